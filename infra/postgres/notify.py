@@ -1,0 +1,100 @@
+"""Low-latency wake-ups for log followers over LISTEN/NOTIFY, kept off the append path.
+
+A NOTIFY inside the append transaction would serialise every committing append on the
+notification queue lock, so appenders instead poke a Notifier that sends one coalesced
+NOTIFY after their commit. Followers still poll as a fallback for a missed wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Final
+
+import asyncpg
+import structlog
+
+__all__ = ["CHANNEL", "Notifier", "Wakeup"]
+
+CHANNEL: Final = "keyledger_events"
+
+log = structlog.get_logger(__name__)
+
+
+class Notifier:
+    """Sends at most one NOTIFY at a time; pokes during a send cause exactly one more."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        self._dirty = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._send())
+
+    async def _send(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            try:
+                async with self._pool.acquire() as conn:
+                    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                # Followers poll anyway; a lost wake-up only costs latency.
+                log.warning("notify_failed", error=str(error))
+                return
+
+    async def close(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+
+
+class Wakeup:
+    """Listens on the channel and sets every subscriber's event when the log grows."""
+
+    def __init__(self) -> None:
+        self._events: list[asyncio.Event] = []
+        self._conn: asyncpg.Connection | None = None
+
+    def subscribe(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._events.append(event)
+        return event
+
+    async def listen(self, dsn: str) -> None:
+        self._conn = await asyncpg.connect(dsn)
+        await self._conn.add_listener(CHANNEL, self._on_notify)
+
+    async def keep_listening(self, dsn: str, retry_s: float = 1.0) -> None:
+        """Listen, and listen again whenever the connection is lost (a Postgres restart)."""
+        while True:
+            try:
+                await self.listen(dsn)
+                closed = asyncio.Event()
+                assert self._conn is not None
+                self._conn.add_termination_listener(lambda _conn: closed.set())
+                self._on_notify()  # something may have been appended while we were away
+                await closed.wait()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("listen_failed", error=str(error))
+            await asyncio.sleep(retry_s)
+
+    def _on_notify(self, *_args: object) -> None:
+        for event in self._events:
+            event.set()
+
+    @property
+    def listening(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    async def close(self) -> None:
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+
+
+async def wait(event: asyncio.Event, timeout: float) -> None:
+    """Wait for a wake-up or the poll interval, whichever comes first."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout)

@@ -1,0 +1,70 @@
+"""Every stored event type as one tagged union, with its codec."""
+
+from __future__ import annotations
+
+from typing import Final, get_args
+
+import msgspec
+
+from schemas.events.base import Digest, EventBase, Jti, to_snake_case
+from schemas.events.client import (
+    ClientBanned,
+    ClientEvent,
+    ClientRegistered,
+    ClientReinstated,
+    ClientSuspended,
+)
+from schemas.events.token_family import AccessTokenIssued, TokenFamilyEvent, TokenFamilyRevoked
+from schemas.events.upcasting import UnknownEventVersion, upcast
+
+__all__ = [
+    "EVENT_TYPES",
+    "AccessTokenIssued",
+    "ClientBanned",
+    "ClientRegistered",
+    "ClientReinstated",
+    "ClientSuspended",
+    "Digest",
+    "Event",
+    "EventBase",
+    "Jti",
+    "TokenFamilyRevoked",
+    "UnknownEventVersion",
+    "decode_event",
+    "encode_event",
+    "event_type_of",
+    "schema_version_of",
+    "to_snake_case",
+]
+
+Event = ClientEvent | TokenFamilyEvent
+
+EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)
+_VERSION_BY_TYPE: Final[dict[str, int]] = {
+    to_snake_case(cls.__name__): cls.schema_version for cls in EVENT_TYPES
+}
+
+_encoder = msgspec.json.Encoder(order="deterministic")
+_decoder = msgspec.json.Decoder(Event)
+
+
+def event_type_of(event: EventBase) -> str:
+    """The stable type name stored in the `event_type` column and used in NATS subjects."""
+    return to_snake_case(type(event).__name__)
+
+
+def encode_event(event: Event) -> bytes:
+    """Deterministic JSON: the exact bytes that are stored and hashed."""
+    return _encoder.encode(event)
+
+
+def decode_event(event_type: str, schema_version: int, data: bytes) -> Event:
+    """Decode stored bytes to the current event class, upcasting older versions."""
+    if _VERSION_BY_TYPE.get(event_type) == schema_version:
+        return _decoder.decode(data)
+    upcasted: Event = upcast(event_type, schema_version, data)
+    return upcasted
+
+
+def schema_version_of(event_type: str) -> int:
+    return _VERSION_BY_TYPE[event_type]

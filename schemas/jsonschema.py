@@ -1,0 +1,33 @@
+"""JSON Schema of what keyledger publishes, generated from the Structs (never hand-written)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from schemas.envelope import Metadata
+from schemas.events import EVENT_TYPES, Event
+from schemas.messages import EventMessage
+
+__all__ = ["events_schema"]
+
+
+def events_schema() -> dict[str, Any]:
+    """One document: `$defs` for every event type, the Metadata and the NATS envelope."""
+    (event, _metadata, message), components = msgspec.json.schema_components(
+        [Event, Metadata, EventMessage], ref_template="#/$defs/{name}"
+    )
+    versions = {cls.__name__: cls.schema_version for cls in EVENT_TYPES}
+    for name, version in versions.items():
+        components[name]["x-schema-version"] = version
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "keyledger events",
+        "description": (
+            "Messages on <prefix>.events.<stream type>.<event type>: an EventMessage whose "
+            "`data` is one Event and whose `metadata` is a Metadata."
+        ),
+        "oneOf": [message],
+        "$defs": {**components, "Event": event},
+    }

@@ -1,0 +1,3 @@
+"""The Litestar HTTP application."""
+
+__all__: list[str] = []

@@ -1,0 +1,230 @@
+"""The `keyledger` command: one function per subcommand, wired with argparse."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from infra.config import ConfigError, Settings, load_settings
+from infra.logging import configure_logging
+from projections import ASYNC, BY_NAME
+from schemas.jsonschema import events_schema
+from services.projector import projection_status, rebuild
+from services.relay import RELAY_CHECKPOINT, republish_from
+from services.servers import Servers, prepare_database, prepare_stream, start_servers
+from services.worker import run_worker
+
+__all__ = ["main"]
+
+
+def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        import uvloop  # noqa: PLC0415 (optional speed-up, absent on some platforms)
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "data_dir": getattr(args, "data_dir", None),
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "workers": getattr(args, "workers", None),
+    }
+    return load_settings(overrides=overrides)
+
+
+def _with_pool(
+    args: argparse.Namespace, body: Callable[[asyncpg.Pool], Coroutine[Any, Any, int]]
+) -> int:
+    """Run `body` against the configured (or embedded) database, migrated first."""
+    servers = start_servers(msgspec.structs.replace(_settings(args), nats_url="unused"))
+    url = servers.settings.database_url
+    assert url is not None
+
+    async def go() -> int:
+        await prepare_database(url)
+        async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
+            return await body(pool)
+
+    try:
+        code: int = _run(go())
+        return code
+    finally:
+        servers.stop()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from granian import Granian  # noqa: PLC0415 (only the serve command needs the server)
+
+    settings = _settings(args)
+    configure_logging(settings.log_format, settings.log_level)
+    servers = start_servers(settings)
+    resolved = servers.settings
+    assert resolved.database_url is not None
+    assert resolved.nats_url is not None
+    _run(prepare_database(resolved.database_url))
+    _run(prepare_stream(resolved))
+    env = {
+        **os.environ,
+        "KEYLEDGER_DATABASE_URL": resolved.database_url,
+        "KEYLEDGER_NATS_URL": resolved.nats_url,
+    }
+    os.environ.update(env)
+    worker = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], env=env)  # noqa: S603
+    try:
+        Granian(
+            "services.api.app:create_app",
+            factory=True,
+            interface="asgi",
+            address=resolved.host,
+            port=resolved.port,
+            workers=resolved.workers,
+            loop="uvloop",
+            log_access=False,
+        ).serve()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        servers.stop()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    configure_logging(settings.log_format, settings.log_level)
+    servers: Servers = start_servers(settings)
+    try:
+        _run(run_worker(servers.settings))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        servers.stop()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    async def body(pool: asyncpg.Pool) -> int:
+        del pool  # prepare_database already ran
+        print("migrations applied; schema is current")
+        return 0
+
+    return _with_pool(args, body)
+
+
+def cmd_projections_status(args: argparse.Namespace) -> int:
+    async def body(pool: asyncpg.Pool) -> int:
+        async with pool.acquire() as conn:
+            rows = [
+                await projection_status(conn, name)
+                for name in [RELAY_CHECKPOINT, *(p.name for p in ASYNC)]
+            ]
+        if args.json:
+            print(msgspec.json.encode(rows).decode())
+        else:
+            for row in rows:
+                print(
+                    f"{row.name:<20} at {row.checkpoint_position:>12} of {row.last_position:<12}"
+                    f" lag {row.lag_seconds:.3f}s"
+                )
+        return 0
+
+    return _with_pool(args, body)
+
+
+def cmd_projections_rebuild(args: argparse.Namespace) -> int:
+    projection = BY_NAME.get(args.name)
+    if projection is None or projection.inline:
+        print(f"unknown async projection {args.name!r}; known: {', '.join(sorted(BY_NAME))}")
+        return 2
+
+    async def body(pool: asyncpg.Pool) -> int:
+        count = await rebuild(pool, projection)
+        print(f"{projection.name} rebuilt from position 0: {count} events replayed")
+        return 0
+
+    return _with_pool(args, body)
+
+
+def cmd_relay_republish(args: argparse.Namespace) -> int:
+    async def body(pool: asyncpg.Pool) -> int:
+        target = await republish_from(pool, args.from_position)
+        print(f"relay rewound to position {target.global_position}; the worker resends from there")
+        return 0
+
+    return _with_pool(args, body)
+
+
+def cmd_schema_events(_args: argparse.Namespace) -> int:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(events_schema())).decode() + "\n")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keyledger", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_: str) -> Any:
+        sub = commands.add_parser(name, help=help_)
+        sub.set_defaults(handler=handler)
+        sub.add_argument("--data-dir", help="where embedded servers keep their data")
+        return sub
+
+    serve = add("serve", cmd_serve, "run the API, relay and projector")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, help="HTTP worker processes")
+    add("worker", cmd_worker, "run the relay and the projector only")
+    add("migrate", cmd_migrate, "apply database migrations")
+
+    projections = commands.add_parser("projections", help="inspect and rebuild read models")
+    projection_commands = projections.add_subparsers(dest="action", required=True)
+    status = projection_commands.add_parser("status", help="checkpoint and lag of each follower")
+    status.set_defaults(handler=cmd_projections_status)
+    status.add_argument("--json", action="store_true")
+    status.add_argument("--data-dir")
+    rebuild_cmd = projection_commands.add_parser("rebuild", help="drop and replay from 0")
+    rebuild_cmd.set_defaults(handler=cmd_projections_rebuild)
+    rebuild_cmd.add_argument("name")
+    rebuild_cmd.add_argument("--data-dir")
+
+    relay = commands.add_parser("relay", help="the outbox relay to NATS")
+    relay_commands = relay.add_subparsers(dest="action", required=True)
+    republish = relay_commands.add_parser("republish", help="resend events from a position")
+    republish.set_defaults(handler=cmd_relay_republish)
+    republish.add_argument("--from", dest="from_position", type=int, required=True)
+    republish.add_argument("--data-dir")
+
+    schema = commands.add_parser("schema", help="generated contracts")
+    schema_commands = schema.add_subparsers(dest="action", required=True)
+    schema_commands.add_parser("events", help="JSON Schema of published events").set_defaults(
+        handler=cmd_schema_events
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except ConfigError as error:
+        print(f"keyledger: {error}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The outbox relay: follows the log and publishes every event to JetStream, exactly once.
+
+One relay is active at a time (a session advisory lock); others stand by. The checkpoint
+moves only after JetStream acknowledged the batch, and `Nats-Msg-Id` = event id lets the
+server drop the re-sends that follow a crash between the two. On taking the lead the relay
+also aligns its checkpoint with the newest message in the stream, which covers both a
+crash (skip what is already there) and a NATS that lost acknowledged data (resend it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+import asyncpg
+import structlog
+
+from infra.nats_bus import BusUnavailable, EventBus
+from infra.postgres import checkpoints
+from infra.postgres.event_store import Checkpoint, read_after
+from infra.postgres.notify import Wakeup, wait
+
+__all__ = ["RELAY_CHECKPOINT", "RELAY_LOCK", "Relay"]
+
+RELAY_CHECKPOINT: Final = "relay"
+RELAY_LOCK: Final = 0x6B6C_7265  # "klre"
+_STANDBY_S: Final = 1.0
+_RETRY_S: Final = 0.5
+
+log = structlog.get_logger(__name__)
+
+
+class Relay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bus: EventBus,
+        wakeup: Wakeup,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self._pool = pool
+        self._bus = bus
+        self._woken = wakeup.subscribe()
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self.leading = asyncio.Event()
+
+    async def run(self) -> None:
+        """Run forever: stand by until the lock is ours, then publish."""
+        while True:
+            try:
+                async with self._pool.acquire() as lock_conn:
+                    if await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK):
+                        try:
+                            await self._lead(lock_conn)
+                        finally:
+                            self.leading.clear()
+                            if not lock_conn.is_closed():
+                                await lock_conn.execute("SELECT pg_advisory_unlock_all()")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("relay_database_error", error=str(error))
+            await asyncio.sleep(_STANDBY_S)
+
+    async def _lead(self, lock_conn: asyncpg.Connection) -> None:
+        log.info("relay_leading")
+        self.leading.set()
+        aligned = False
+        while not lock_conn.is_closed():
+            try:
+                if not aligned:
+                    await self.align_with_stream()
+                    aligned = True
+                self._woken.clear()
+                published = await self.publish_once()
+            except BusUnavailable as error:
+                log.warning("relay_nats_unavailable", error=str(error))
+                aligned = False  # NATS may have come back without what it acknowledged
+                await asyncio.sleep(_RETRY_S)
+                continue
+            if published < self._batch_size:
+                await wait(self._woken, self._poll_interval)
+
+    async def align_with_stream(self) -> None:
+        last = await self._bus.last_published()
+        if last is None:
+            return
+        async with self._pool.acquire() as conn:
+            current = await checkpoints.load(conn, RELAY_CHECKPOINT)
+            if last != current:
+                log.info("relay_checkpoint_aligned", checkpoint=current, stream=last)
+                await checkpoints.reset(conn, RELAY_CHECKPOINT, last)
+
+    async def publish_once(self) -> int:
+        """Publish the next batch after the checkpoint; returns how many events it held."""
+        async with self._pool.acquire() as conn:
+            checkpoint = await checkpoints.load(conn, RELAY_CHECKPOINT)
+            events = await read_after(conn, checkpoint, self._batch_size)
+            if not events:
+                return 0
+            await self._bus.publish(events)
+            await checkpoints.advance(conn, RELAY_CHECKPOINT, events[-1].checkpoint)
+        return len(events)
+
+
+async def republish_from(pool: asyncpg.Pool, position: int) -> Checkpoint:
+    """Rewind the relay so it publishes again everything from `position` on (operator command)."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            """SELECT tx_id, global_position FROM events
+               WHERE global_position >= $1 ORDER BY tx_id, global_position LIMIT 1""",
+            position,
+        )
+        if row is None:
+            target = await checkpoints.load(conn, RELAY_CHECKPOINT)
+        else:
+            # Just before the first event to resend, in (tx_id, position) order.
+            target = Checkpoint(row["tx_id"], row["global_position"] - 1)
+        await checkpoints.reset(conn, RELAY_CHECKPOINT, target)
+    return target

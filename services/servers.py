@@ -1,0 +1,76 @@
+"""Which Postgres and NATS to use: the configured ones, or embedded ones under the data dir."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from infra.config import Settings
+from infra.embedded import EmbeddedNats, EmbeddedPostgres
+from infra.nats_bus import EventBus
+from infra.postgres.migrate import MIGRATIONS_LOCK, migrate
+from projections import ALL
+
+__all__ = ["Servers", "prepare_database", "prepare_stream", "start_servers"]
+
+
+@dataclass
+class Servers:
+    """Resolved server URLs, and the embedded servers this process owns (if any)."""
+
+    settings: Settings
+    postgres: EmbeddedPostgres | None = None
+    nats: EmbeddedNats | None = None
+
+    def stop(self) -> None:
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def start_servers(settings: Settings) -> Servers:
+    """Start embedded servers for whatever is not configured; settings get the real URLs."""
+    data_dir = Path(settings.data_dir).expanduser()
+    servers = Servers(settings)
+    database_url, nats_url = settings.database_url, settings.nats_url
+    if database_url is None:
+        servers.postgres = EmbeddedPostgres(data_dir / "postgres")
+        database_url = servers.postgres.start()
+    if nats_url is None:
+        servers.nats = EmbeddedNats(data_dir / "nats")
+        nats_url = servers.nats.start()
+    servers.settings = msgspec.structs.replace(
+        settings, database_url=database_url, nats_url=nats_url
+    )
+    return servers
+
+
+async def prepare_database(database_url: str) -> list[str]:
+    """Apply migrations and create projection tables; idempotent, safe from many replicas."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        applied = await migrate(conn)
+        # Concurrent CREATE ... IF NOT EXISTS can still collide: same lock as migrations.
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATIONS_LOCK)
+            for projection in ALL:
+                await conn.execute(projection.ddl)
+        return applied
+    finally:
+        await conn.close()
+
+
+async def prepare_stream(settings: Settings) -> None:
+    assert settings.nats_url is not None
+    bus = await EventBus.connect(
+        settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
+        name="keyledger-setup",
+    )  # fmt: skip
+    try:
+        await bus.ensure_stream()
+    finally:
+        await bus.close()

@@ -1,0 +1,48 @@
+"""The background worker: the relay and the projector, in one process beside the API."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import structlog
+
+from infra.config import Settings
+from infra.nats_bus import EventBus
+from infra.postgres.notify import Wakeup
+from projections import ASYNC
+from services.projector import Projector
+from services.relay import Relay
+
+__all__ = ["run_worker"]
+
+log = structlog.get_logger(__name__)
+
+
+async def run_worker(settings: Settings) -> None:
+    assert settings.database_url is not None
+    assert settings.nats_url is not None
+    pool = await asyncpg.create_pool(
+        settings.database_url, min_size=2, max_size=4 + len(ASYNC)
+    )
+    bus = await EventBus.connect(
+        settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
+        name="keyledger-relay",
+    )  # fmt: skip
+    await bus.ensure_stream()
+    wakeup = Wakeup()
+    poll = settings.poll_interval_ms / 1000
+    relay = Relay(pool, bus, wakeup, batch_size=settings.relay_batch_size, poll_interval=poll)
+    projector = Projector(
+        pool, ASYNC, wakeup, batch_size=settings.projector_batch_size, poll_interval=poll
+    )
+    log.info("worker_started", projections=[p.name for p in ASYNC])
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(wakeup.keep_listening(settings.database_url))
+            group.create_task(relay.run())
+            group.create_task(projector.run())
+    finally:
+        await wakeup.close()
+        await bus.close()
+        await pool.close()
