@@ -110,7 +110,9 @@ class EmbeddedNats:
             "--ports_file_dir", str(ports_dir),
             "--log", str(self.directory / "nats.log"),
         ]  # fmt: skip
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)  # noqa: S603
+        self._process = subprocess.Popen(  # noqa: S603
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.port = self._await_port(ports_dir)
         return self.url
 

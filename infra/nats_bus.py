@@ -72,10 +72,16 @@ class EventBus:
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         """Publish in log order and wait for every acknowledgement."""
         try:
-            acks = [await self.js.publish_async(*_message(self.prefix, e)) for e in events]
-            await asyncio.wait_for(asyncio.gather(*acks), timeout=_ACK_TIMEOUT_S)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that arrives as the acks complete.
+            async with asyncio.timeout(_ACK_TIMEOUT_S):
+                acks = []
+                for event in events:
+                    acks.append(await self.js.publish_async(*_message(self.prefix, event)))
+                    _raise_if_cancelled()
+                await asyncio.gather(*acks)
         except (TimeoutError, nats.errors.Error) as error:
-            raise BusUnavailable(str(error) or type(error).__name__) from error
+            raise _unavailable(error) from error
 
     async def last_published(self) -> Checkpoint | None:
         """The log position of the newest message in the stream, or None if it is empty."""
@@ -84,12 +90,32 @@ class EventBus:
             if not info.state.messages:
                 return None
             message = await self.js.get_msg(self.stream, info.state.last_seq)
-        except nats.errors.Error as error:
-            raise BusUnavailable(str(error) or type(error).__name__) from error
+        except (TimeoutError, nats.errors.Error) as error:
+            raise _unavailable(error) from error
         headers = message.headers or {}
         if POSITION_HEADER not in headers:
             return None
         return Checkpoint(int(headers[TX_HEADER]), int(headers[POSITION_HEADER]))
+
+
+def _raise_if_cancelled() -> None:
+    """nats-py's flush swallows CancelledError (`except CancelledError: pass`); restore it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def _unavailable(error: Exception) -> BaseException:
+    """The exception to raise for a failed NATS call.
+
+    nats-py turns a cancellation that arrives while it waits into its own errors; passing
+    those on as BusUnavailable would let a cancelled relay carry on, so they become
+    CancelledError again.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        return asyncio.CancelledError()
+    return BusUnavailable(str(error) or type(error).__name__)
 
 
 def _message(prefix: str, event: StoredEvent) -> tuple[str, bytes, float, None, dict[str, str]]:

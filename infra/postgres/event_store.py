@@ -228,20 +228,28 @@ class EventStore:
         (head,) = await self.append_all([StreamAppend(stream_id, expected, events)])
         return head
 
-    async def append_all(self, appends: Sequence[StreamAppend]) -> list[StreamHead]:
-        """Append to several streams in one transaction: all or nothing."""
+    async def append_all(
+        self, appends: Sequence[StreamAppend], *, conn: asyncpg.Connection | None = None
+    ) -> list[StreamHead]:
+        """Append to several streams in one transaction: all or nothing.
+
+        With `conn`, the append joins the caller's open transaction (to commit it together
+        with other writes, such as uniqueness claims); it is then visible when that commits.
+        """
         rows = _Rows()
         heads = [rows.add(append) for append in appends]
         if not rows.pending:
             return heads
         try:
-            async with self._pool.acquire() as conn:
-                if self._inline is None:
-                    await conn.fetch(_INSERT, *rows.columns)
-                else:
-                    async with conn.transaction():
-                        returned = await conn.fetch(_INSERT, *rows.columns)
-                        await run_statements(conn, self._inline(rows.recorded(returned)))
+            if conn is not None:
+                await self._insert(conn, rows)
+            else:
+                async with self._pool.acquire() as own:
+                    if self._inline is None:
+                        await own.fetch(_INSERT, *rows.columns)  # one statement: no BEGIN needed
+                    else:
+                        async with own.transaction():
+                            await self._insert(own, rows)
         except asyncpg.UniqueViolationError as error:
             if error.constraint_name == _STREAM_VERSION_KEY:
                 raise ConcurrencyError(a.stream_id for a in appends) from error
@@ -250,9 +258,19 @@ class EventStore:
             if error.sqlstate == _HEAD_MISMATCH:
                 raise ConcurrencyError(a.stream_id for a in appends) from error
             raise
+        if conn is None:
+            self.committed()
+        return heads
+
+    def committed(self) -> None:
+        """Wake the log followers; callers that passed their own `conn` call it after commit."""
         if self._on_commit is not None:
             self._on_commit()
-        return heads
+
+    async def _insert(self, conn: asyncpg.Connection, rows: _Rows) -> None:
+        returned = await conn.fetch(_INSERT, *rows.columns)
+        if self._inline is not None:
+            await run_statements(conn, self._inline(rows.recorded(returned)))
 
     async def read_stream(self, stream_id: str) -> tuple[list[RecordedEvent], StreamHead]:
         async with self._pool.acquire() as conn:

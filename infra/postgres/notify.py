@@ -97,4 +97,5 @@ class Wakeup:
 async def wait(event: asyncio.Event, timeout: float) -> None:
     """Wait for a wake-up or the poll interval, whichever comes first."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await event.wait()

@@ -1,0 +1,45 @@
+"""Reading back what the relay put in JetStream, message by message, duplicates included."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from uuid import UUID
+
+import msgspec
+import nats.js.errors
+
+from infra.nats_bus import EventBus
+from schemas.messages import EventMessage
+
+_decoder = msgspec.json.Decoder(EventMessage)
+
+
+async def stream_messages(bus: EventBus) -> list[EventMessage]:
+    try:
+        info = await bus.js.stream_info(bus.stream)
+    except nats.js.errors.NotFoundError:
+        return []
+    messages = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        raw = await bus.js.get_msg(bus.stream, seq)
+        assert raw.data is not None
+        messages.append(_decoder.decode(raw.data))
+    return messages
+
+
+async def wait_for_messages(bus: EventBus, count: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            info = await bus.js.stream_info(bus.stream)
+            if info.state.messages >= count:
+                return
+        except (nats.errors.Error, TimeoutError):
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"JetStream did not reach {count} messages in {timeout}s")
+
+
+def event_ids(messages: list[EventMessage]) -> list[UUID]:
+    return [m.event_id for m in messages]
