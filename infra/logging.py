@@ -25,15 +25,16 @@ _SECRET_KEY = re.compile(
 _SECRET_VALUE = re.compile(
     r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"
     r"|\bkl_[a-z]+_[A-Za-z0-9_-]{16,}"
-    r"|\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+"
-    r"|([?&](code|token|access_token|refresh_token|client_secret|password|code_verifier)=)[^&\s\"']+",
+    r"|\b(?:Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+"
+    r"|(?P<param>[?&](code|token|access_token|refresh_token|client_secret|password|code_verifier)=)"
+    r"[^&\s\"']+",
     re.IGNORECASE,
 )
 
 
 def _scrub(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
-        prefix = match.group(4)
+        prefix = match.group("param")
         return f"{prefix}{REDACTED}" if prefix else REDACTED
 
     return _SECRET_VALUE.sub(replace, text)

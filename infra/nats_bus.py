@@ -18,7 +18,7 @@ from infra.postgres.event_store import Checkpoint, StoredEvent
 from schemas.envelope import stream_type_of
 from schemas.messages import EventMessage, event_subject, events_wildcard, revocations_wildcard
 
-__all__ = ["BusUnavailable", "EventBus", "POSITION_HEADER", "TX_HEADER"]
+__all__ = ["POSITION_HEADER", "TX_HEADER", "BusUnavailable", "EventBus"]
 
 POSITION_HEADER: Final = "Keyledger-Position"
 TX_HEADER: Final = "Keyledger-Tx-Id"

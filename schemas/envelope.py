@@ -1,4 +1,4 @@
-"""What surrounds an event: who caused it and from where (Metadata), and where it sits in the log."""
+"""What surrounds an event: who caused it and from where, and where it sits in the log."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 class NewEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """An event about to be appended; ids and time are filled in by the caller, never by the store."""
+    """An event about to be appended; the caller fills in ids and time, never the store."""
 
     event: Event
     event_id: UUID

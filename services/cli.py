@@ -65,7 +65,9 @@ def _with_pool(
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from granian import Granian  # noqa: PLC0415 (only the serve command needs the server)
+    # Imported here: only `serve` needs the HTTP server.
+    from granian import Granian  # noqa: PLC0415
+    from granian.constants import Interfaces, Loops  # noqa: PLC0415
 
     settings = _settings(args)
     configure_logging(settings.log_format, settings.log_level)
@@ -81,16 +83,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "KEYLEDGER_NATS_URL": resolved.nats_url,
     }
     os.environ.update(env)
-    worker = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], env=env)  # noqa: S603
+    worker = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], env=env)
     try:
         Granian(
             "services.api.app:create_app",
             factory=True,
-            interface="asgi",
+            interface=Interfaces.ASGI,
             address=resolved.host,
             port=resolved.port,
             workers=resolved.workers,
-            loop="uvloop",
+            loop=Loops.uvloop,
             log_access=False,
         ).serve()
     finally:

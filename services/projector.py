@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 import structlog
 
-from infra.postgres import checkpoints
+from infra.postgres import Connection, checkpoints
 from infra.postgres.event_store import START, Checkpoint, read_after, run_statements
 from infra.postgres.notify import Wakeup, wait
 from projections import Projection
@@ -112,7 +112,7 @@ class ProjectionStatus(msgspec.Struct, frozen=True):
     lag_seconds: float
 
 
-async def projection_status(conn: asyncpg.Connection, name: str) -> ProjectionStatus:
+async def projection_status(conn: Connection, name: str) -> ProjectionStatus:
     checkpoint: Checkpoint = await checkpoints.load(conn, name)
     row = await conn.fetchrow(
         """SELECT (SELECT coalesce(max(global_position), 0) FROM events) AS last_position,

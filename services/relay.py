@@ -16,7 +16,7 @@ import asyncpg
 import structlog
 
 from infra.nats_bus import BusUnavailable, EventBus
-from infra.postgres import checkpoints
+from infra.postgres import Connection, checkpoints
 from infra.postgres.event_store import Checkpoint, read_after
 from infra.postgres.notify import Wakeup, wait
 
@@ -63,7 +63,7 @@ class Relay:
                 log.warning("relay_database_error", error=str(error))
             await asyncio.sleep(_STANDBY_S)
 
-    async def _lead(self, lock_conn: asyncpg.Connection) -> None:
+    async def _lead(self, lock_conn: Connection) -> None:
         log.info("relay_leading")
         self.leading.set()
         aligned = False

@@ -22,9 +22,7 @@ log = structlog.get_logger(__name__)
 async def run_worker(settings: Settings) -> None:
     assert settings.database_url is not None
     assert settings.nats_url is not None
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=2, max_size=4 + len(ASYNC)
-    )
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=4 + len(ASYNC))
     bus = await EventBus.connect(
         settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
         name="keyledger-relay",

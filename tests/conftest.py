@@ -6,6 +6,7 @@ and removes them afterwards, so runs against shared servers never see each other
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
+import nats.js.errors
 import pytest
 
 from infra.config import Settings
@@ -103,9 +105,7 @@ async def store(pool: asyncpg.Pool) -> EventStore:
 
 
 @pytest.fixture
-async def fresh_settings(
-    postgres_admin_url: str, settings: Settings
-) -> AsyncIterator[Settings]:
+async def fresh_settings(postgres_admin_url: str, settings: Settings) -> AsyncIterator[Settings]:
     """A database and a stream of its own, for tests that count everything in the log."""
     url = await create_database(postgres_admin_url)
     run = uuid.uuid4().hex[:10]
@@ -118,10 +118,8 @@ async def fresh_settings(
         bus = await EventBus.connect(
             fresh.nats_url, stream=fresh.nats_stream, prefix=fresh.subject_prefix, name="cleanup"
         )
-        try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):  # never created by this test
             await bus.delete_stream()
-        except Exception:  # noqa: BLE001 (never created by this test)
-            pass
         await bus.close()
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncpg
-
+from infra.postgres import Connection
 from infra.postgres.event_store import START, Checkpoint
 
 __all__ = ["CheckpointConflict", "advance", "load", "reset"]
@@ -30,17 +29,17 @@ ON CONFLICT (name) DO UPDATE
 """
 
 
-async def load(conn: asyncpg.Connection, name: str) -> Checkpoint:
+async def load(conn: Connection, name: str) -> Checkpoint:
     row = await conn.fetchrow(_LOAD, name)
     return START if row is None else Checkpoint(row["tx_id"], row["global_position"])
 
 
-async def advance(conn: asyncpg.Connection, name: str, to: Checkpoint) -> None:
+async def advance(conn: Connection, name: str, to: Checkpoint) -> None:
     status = await conn.execute(_ADVANCE, name, to.tx_id, to.global_position)
     if status.endswith(" 0"):
         raise CheckpointConflict(name)
 
 
-async def reset(conn: asyncpg.Connection, name: str, to: Checkpoint) -> None:
+async def reset(conn: Connection, name: str, to: Checkpoint) -> None:
     """Move a checkpoint anywhere, backwards included (rebuilds, republishing)."""
     await conn.execute(_RESET, name, to.tx_id, to.global_position)

@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from infra.postgres import Connection
 from schemas.canonical import GENESIS_HASH, encode_metadata, event_hash
 from schemas.envelope import Metadata, NewEvent, RecordedEvent
 from schemas.events import decode_event, encode_event, event_type_of
@@ -179,7 +180,9 @@ class _Rows:
             )
             for column, value in zip(self.columns, values, strict=True):
                 column.append(value)
-            self.pending.append((new.event_id, append.stream_id, version, new, new.metadata, digest))
+            self.pending.append(
+                (new.event_id, append.stream_id, version, new, new.metadata, digest)
+            )
             prev_hash = digest
         return StreamHead(version, prev_hash)
 
@@ -229,7 +232,7 @@ class EventStore:
         return head
 
     async def append_all(
-        self, appends: Sequence[StreamAppend], *, conn: asyncpg.Connection | None = None
+        self, appends: Sequence[StreamAppend], *, conn: Connection | None = None
     ) -> list[StreamHead]:
         """Append to several streams in one transaction: all or nothing.
 
@@ -267,7 +270,7 @@ class EventStore:
         if self._on_commit is not None:
             self._on_commit()
 
-    async def _insert(self, conn: asyncpg.Connection, rows: _Rows) -> None:
+    async def _insert(self, conn: Connection, rows: _Rows) -> None:
         returned = await conn.fetch(_INSERT, *rows.columns)
         if self._inline is not None:
             await run_statements(conn, self._inline(rows.recorded(returned)))
@@ -290,9 +293,7 @@ class EventStore:
         return position
 
 
-async def read_after(
-    conn: asyncpg.Connection, checkpoint: Checkpoint, limit: int
-) -> list[StoredEvent]:
+async def read_after(conn: Connection, checkpoint: Checkpoint, limit: int) -> list[StoredEvent]:
     """The next committed events after `checkpoint`, in log order, never skipping one."""
     rows = await conn.fetch(_READ_AFTER, checkpoint.tx_id, checkpoint.global_position, limit)
     return [_stored(row) for row in rows]
@@ -302,9 +303,7 @@ def _stored(row: asyncpg.Record) -> StoredEvent:
     return StoredEvent(*row.values())
 
 
-async def run_statements(
-    conn: asyncpg.Connection, statements: Iterable[tuple[str, Sequence[Any]]]
-) -> None:
+async def run_statements(conn: Connection, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
     """Run statements in order, batching consecutive runs of the same SQL into one executemany."""
     batch_sql: str | None = None
     batch: list[Sequence[Any]] = []
@@ -316,4 +315,3 @@ async def run_statements(
         batch.append(args)
     if batch and batch_sql is not None:
         await conn.executemany(batch_sql, batch)
-

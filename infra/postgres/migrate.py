@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.resources
 from typing import Final
 
-import asyncpg
+from infra.postgres import Connection
 
 __all__ = ["MIGRATIONS_LOCK", "migrate", "pending_migrations"]
 
@@ -30,13 +30,13 @@ def _migration_files() -> list[tuple[str, str]]:
     return [(name.removesuffix(".sql"), sql) for name, sql in files]
 
 
-async def pending_migrations(conn: asyncpg.Connection) -> list[str]:
+async def pending_migrations(conn: Connection) -> list[str]:
     await conn.execute(_CREATE_LEDGER)
     applied = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
     return [name for name, _ in _migration_files() if name not in applied]
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
+async def migrate(conn: Connection) -> list[str]:
     """Apply what is missing; returns the versions applied by this call (idempotent)."""
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATIONS_LOCK)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Final
 
 import asyncpg
@@ -74,7 +75,7 @@ class Wakeup:
                 await self.listen(dsn)
                 closed = asyncio.Event()
                 assert self._conn is not None
-                self._conn.add_termination_listener(lambda _conn: closed.set())
+                self._conn.add_termination_listener(_setter(closed))
                 self._on_notify()  # something may have been appended while we were away
                 await closed.wait()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
@@ -92,6 +93,10 @@ class Wakeup:
     async def close(self) -> None:
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
+
+
+def _setter(event: asyncio.Event) -> Callable[[object], None]:
+    return lambda _conn: event.set()
 
 
 async def wait(event: asyncio.Event, timeout: float) -> None:

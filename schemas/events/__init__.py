@@ -61,7 +61,8 @@ def encode_event(event: Event) -> bytes:
 def decode_event(event_type: str, schema_version: int, data: bytes) -> Event:
     """Decode stored bytes to the current event class, upcasting older versions."""
     if _VERSION_BY_TYPE.get(event_type) == schema_version:
-        return _decoder.decode(data)
+        current: Event = _decoder.decode(data)
+        return current
     upcasted: Event = upcast(event_type, schema_version, data)
     return upcasted
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemas.events.base import Digest, EventBase
 
-__all__ = ["ClientBanned", "ClientEvent", "ClientReinstated", "ClientRegistered", "ClientSuspended"]
+__all__ = ["ClientBanned", "ClientEvent", "ClientRegistered", "ClientReinstated", "ClientSuspended"]
 
 
 class ClientRegistered(EventBase, frozen=True, kw_only=True):

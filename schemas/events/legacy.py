@@ -1,4 +1,4 @@
-"""Superseded event versions, kept verbatim so that old rows still decode. Never edit, never delete."""
+"""Superseded event versions, kept verbatim so old rows still decode. Never edited or deleted."""
 
 from __future__ import annotations
 

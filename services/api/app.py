@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import structlog
 from litestar import Litestar
 from litestar.datastructures import State
-import structlog
 
 from infra.config import Settings, load_settings
 from infra.logging import configure_logging
@@ -36,9 +36,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(
-            database_url, min_size=2, max_size=settings.db_pool_size
-        )
+        pool = await asyncpg.create_pool(database_url, min_size=2, max_size=settings.db_pool_size)
         bus = await EventBus.connect(
             nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
             name="keyledger-api",

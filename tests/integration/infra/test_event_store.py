@@ -64,7 +64,7 @@ async def test_each_event_hash_chains_to_the_previous_one_in_its_stream(
     events, read_head = await store.read_stream(stream)
     assert read_head == head
     prev = GENESIS_HASH
-    async with store._pool.acquire() as conn:  # noqa: SLF001 (reading raw rows to recompute)
+    async with store._pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT prev_hash, data FROM events WHERE stream_id = $1 ORDER BY stream_version",
             stream,

