@@ -16,6 +16,7 @@ from infra.nats_bus import EventBus
 from infra.postgres.event_store import EventStore
 from infra.postgres.notify import Notifier
 from services.api.health import HealthController
+from services.api.metrics import metrics
 from services.api.request_id import RequestIdMiddleware
 
 __all__ = ["create_app"]
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     configure_logging(settings.log_format, settings.log_level)
     return Litestar(
-        route_handlers=[HealthController],
+        route_handlers=[HealthController, metrics],
         lifespan=[lifespan],
         state=State({}),
         middleware=[RequestIdMiddleware],
