@@ -10,6 +10,4 @@ from asyncpg.pool import PoolConnectionProxy
 __all__ = ["Connection"]
 
 # A connection of our own or one borrowed from a pool: both run queries alike.
-Connection: TypeAlias = (
-    "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
-)
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"

@@ -36,7 +36,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -431,9 +431,9 @@ def _latency(committed: dict[UUID, float], arrived: dict[UUID, float], seconds: 
 
 
 @contextlib.asynccontextmanager
-async def _running(*coroutines: Awaitable[None]) -> AsyncIterator[None]:
+async def _running(*coroutines: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
     """Run background tasks for the duration of the block, then cancel them."""
-    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    tasks = [asyncio.create_task(coroutine) for coroutine in coroutines]
     try:
         yield
     finally:
@@ -475,37 +475,59 @@ async def measure_latency(
 # Report
 
 
+_NAME_WIDTH: Final = 40
+_HEADER: Final = (
+    f"{'measurement':<{_NAME_WIDTH}}{'events':>9}{'seconds':>9}{'events/s':>12}"
+    f"{'baseline/s':>12}{'ratio':>7}"
+)
+
+
 def _row(name: str, result: Throughput, baseline: Throughput | None = None) -> str:
     base = f"{baseline.rate:>12,.0f}" if baseline else f"{'-':>12}"
     ratio = f"{result.rate / baseline.rate:>7.2f}" if baseline and baseline.rate else f"{'-':>7}"
-    return f"{name:<34}{result.events:>9,}{result.seconds:>9.2f}{result.rate:>12,.0f}{base}{ratio}"
+    return (
+        f"{name:<{_NAME_WIDTH}}{result.events:>9,}{result.seconds:>9.2f}{result.rate:>12,.0f}"
+        f"{base}{ratio}"
+    )
+
+
+def _table(report: Report, tasks: int) -> list[str]:
+    single, batched = report.single, report.batched
+    return [
+        _HEADER,
+        "-" * len(_HEADER),
+        _row(f"append 1 event/commit, {tasks} tasks", single.keyledger, single.baseline),
+        _row("  baseline: raw INSERT, 1 row/commit", single.baseline),
+        _row(f"append {BATCH} events/commit, {tasks} tasks", batched.keyledger, batched.baseline),
+        _row(f"  baseline: raw unnest, {BATCH} rows/commit", batched.baseline),
+        _row(f"relay log -> acked JetStream, batch {RELAY_BATCH}", report.relay),
+    ]
+
+
+def _latency_lines(latency: Latency, duration: float) -> list[str]:
+    offered = f"{latency.offered_rate:,.0f} events/s offered for {duration:g} s"
+    received = f"received {latency.received:,} of {latency.sent:,}"
+    spread = (
+        f"p50 {latency.p50_ms:.2f} ms   p99 {latency.p99_ms:.2f} ms   max {latency.max_ms:.2f} ms"
+    )
+    return [f"latency commit -> subscriber, {offered}:", f"  {received}   {spread}"]
 
 
 def print_report(report: Report, args: argparse.Namespace) -> None:
-    single, batched, latency = report.single, report.batched, report.latency
-    print()
-    print(f"{'measurement':<34}{'events':>9}{'seconds':>9}{'events/s':>12}{'baseline/s':>12}"
-          f"{'ratio':>7}")  # fmt: skip
-    print("-" * 83)
-    print(_row(f"append 1 event/commit, {args.tasks} tasks", single.keyledger, single.baseline))
-    print(_row("  baseline: raw INSERT 1 row", single.baseline))
-    print(_row(f"append {BATCH} events/commit, {args.tasks} tasks", batched.keyledger,
-               batched.baseline))  # fmt: skip
-    print(_row(f"  baseline: raw unnest {BATCH} rows", batched.baseline))
-    print(_row(f"relay log -> JetStream (batch {RELAY_BATCH})", report.relay))
-    print()
-    print(
-        f"latency commit -> subscriber: offered {latency.offered_rate:,.0f} events/s for "
-        f"{args.duration:g} s, received {latency.received:,} of {latency.sent:,}; "
-        f"p50 {latency.p50_ms:.2f} ms, p99 {latency.p99_ms:.2f} ms, max {latency.max_ms:.2f} ms"
-    )
-    print()
+    for line in [
+        "",
+        *_table(report, args.tasks),
+        "",
+        *_latency_lines(report.latency, args.duration),
+    ]:
+        print(line)
     figures = {
-        "append_single": single.as_json(),
-        "append_batched": batched.as_json(),
+        "append_single": report.single.as_json(),
+        "append_batched": report.batched.as_json(),
         "relay": report.relay.as_json(),
-        "latency": latency.as_json(),
+        "latency": report.latency.as_json(),
     }
+    print()
     print(json.dumps(figures, separators=(",", ":")))
 
 
