@@ -12,6 +12,7 @@ from schemas.events import (
     ClientBanned,
     ClientRegistered,
     ClientReinstated,
+    ClientSecretRotated,
     ClientSuspended,
     Event,
     TokenFamilyRevoked,
@@ -38,6 +39,8 @@ def resource_of(event: Event) -> str | None:
         case ClientRegistered(client_id=client_id) | ClientSuspended(client_id=client_id):
             return f"client:{client_id}"
         case ClientReinstated(client_id=client_id) | ClientBanned(client_id=client_id):
+            return f"client:{client_id}"
+        case ClientSecretRotated(client_id=client_id):
             return f"client:{client_id}"
         case TokenFamilyRevoked():
             return None

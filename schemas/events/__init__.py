@@ -12,6 +12,7 @@ from schemas.events.client import (
     ClientEvent,
     ClientRegistered,
     ClientReinstated,
+    ClientSecretRotated,
     ClientSuspended,
 )
 from schemas.events.token_family import AccessTokenIssued, TokenFamilyEvent, TokenFamilyRevoked
@@ -23,6 +24,7 @@ __all__ = [
     "ClientBanned",
     "ClientRegistered",
     "ClientReinstated",
+    "ClientSecretRotated",
     "ClientSuspended",
     "Digest",
     "Event",

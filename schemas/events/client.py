@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from schemas.events.base import Digest, EventBase
 
 __all__ = ["ClientBanned", "ClientEvent", "ClientRegistered", "ClientReinstated", "ClientSuspended"]
@@ -19,6 +21,14 @@ class ClientRegistered(EventBase, frozen=True, kw_only=True):
     workspace_id: str | None = None
 
 
+class ClientSecretRotated(EventBase, frozen=True, kw_only=True):
+    """A new secret; the previous one stays valid until `previous_valid_until` (the overlap)."""
+
+    client_id: str
+    secret_digest: Digest
+    previous_valid_until: datetime
+
+
 class ClientSuspended(EventBase, frozen=True, kw_only=True):
     client_id: str
     reason: str = ""
@@ -33,4 +43,6 @@ class ClientBanned(EventBase, frozen=True, kw_only=True):
     reason: str = ""
 
 
-ClientEvent = ClientRegistered | ClientSuspended | ClientReinstated | ClientBanned
+ClientEvent = (
+    ClientRegistered | ClientSecretRotated | ClientSuspended | ClientReinstated | ClientBanned
+)
