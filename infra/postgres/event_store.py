@@ -145,7 +145,8 @@ class _Rows:
 
     def __init__(self) -> None:
         self.columns: tuple[list[Any], ...] = tuple([] for _ in range(10))
-        self.pending: list[tuple[UUID, str, int, NewEvent, Metadata, bytes]] = []
+        # (stream_id, stream_version, event, hash) per row, to describe it once placed.
+        self.pending: list[tuple[str, int, NewEvent, bytes]] = []
 
     def add(self, append: StreamAppend) -> StreamHead:
         version, prev_hash = append.expected
@@ -180,29 +181,27 @@ class _Rows:
             )
             for column, value in zip(self.columns, values, strict=True):
                 column.append(value)
-            self.pending.append(
-                (new.event_id, append.stream_id, version, new, new.metadata, digest)
-            )
+            self.pending.append((append.stream_id, version, new, digest))
             prev_hash = digest
         return StreamHead(version, prev_hash)
 
     def recorded(self, returned: Sequence[asyncpg.Record]) -> list[RecordedEvent]:
         placed = {row["event_id"]: (row["global_position"], row["tx_id"]) for row in returned}
         out = []
-        for event_id, stream_id, version, new, metadata, digest in self.pending:
-            position, tx_id = placed[event_id]
+        for stream_id, version, new, digest in self.pending:
+            position, tx_id = placed[new.event_id]
             out.append(
                 RecordedEvent(
                     global_position=position,
                     tx_id=tx_id,
                     stream_id=stream_id,
                     stream_version=version,
-                    event_id=event_id,
+                    event_id=new.event_id,
                     event_type=event_type_of(new.event),
                     schema_version=type(new.event).schema_version,
                     occurred_at=new.occurred_at.astimezone(UTC),
                     event=new.event,
-                    metadata=metadata,
+                    metadata=new.metadata,
                     hash=digest,
                 )
             )
