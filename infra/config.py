@@ -27,7 +27,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     nats_url: str | None = None
     data_dir: str = platformdirs.user_data_dir("keyledger")
     host: str = "127.0.0.1"
-    port: int = msgspec.field(default=8000)
+    port: int = 8000
     workers: int = 1
     # JetStream stream and subject root; distinct per deployment sharing one NATS account.
     nats_stream: str = "KEYLEDGER"

@@ -48,7 +48,7 @@ def _with_pool(
     args: argparse.Namespace, body: Callable[[asyncpg.Pool], Coroutine[Any, Any, int]]
 ) -> int:
     """Run `body` against the configured (or embedded) database, migrated first."""
-    servers = start_servers(msgspec.structs.replace(_settings(args), nats_url="unused"))
+    servers = start_servers(_settings(args), with_nats=False)
     url = servers.settings.database_url
     assert url is not None
 

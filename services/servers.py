@@ -32,15 +32,18 @@ class Servers:
             self.postgres.stop()
 
 
-def start_servers(settings: Settings) -> Servers:
-    """Start embedded servers for whatever is not configured; settings get the real URLs."""
+def start_servers(settings: Settings, *, with_nats: bool = True) -> Servers:
+    """Start embedded servers for whatever is not configured; settings get the real URLs.
+
+    Database-only commands (migrate, projections) pass `with_nats=False`.
+    """
     data_dir = Path(settings.data_dir).expanduser()
     servers = Servers(settings)
     database_url, nats_url = settings.database_url, settings.nats_url
     if database_url is None:
         servers.postgres = EmbeddedPostgres(data_dir / "postgres")
         database_url = servers.postgres.start()
-    if nats_url is None:
+    if nats_url is None and with_nats:
         servers.nats = EmbeddedNats(data_dir / "nats")
         nats_url = servers.nats.start()
     servers.settings = msgspec.structs.replace(

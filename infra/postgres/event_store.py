@@ -124,9 +124,6 @@ _COLUMNS = """global_position, tx_id, stream_id, stream_version, event_id, event
 
 _READ_STREAM = f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version"
 
-_HEAD = """SELECT stream_version, hash FROM events WHERE stream_id = $1
-           ORDER BY stream_version DESC LIMIT 1"""
-
 # Only transactions older than every running one are read: a transaction that holds a
 # lower position and commits late is waited for, never skipped (DESIGN.md, the event store).
 _READ_AFTER = f"""
@@ -136,8 +133,6 @@ WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
 ORDER BY tx_id, global_position
 LIMIT $3
 """
-
-_LAST_POSITION = "SELECT coalesce(max(global_position), 0) FROM events"
 
 
 class _Rows:
@@ -280,16 +275,6 @@ class EventStore:
         events = [_stored(row).decode() for row in rows]
         head = StreamHead(events[-1].stream_version, events[-1].hash) if events else NEW_STREAM
         return events, head
-
-    async def head(self, stream_id: str) -> StreamHead:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(_HEAD, stream_id)
-        return NEW_STREAM if row is None else StreamHead(row["stream_version"], row["hash"])
-
-    async def last_position(self) -> int:
-        async with self._pool.acquire() as conn:
-            position: int = await conn.fetchval(_LAST_POSITION)
-        return position
 
 
 async def read_after(conn: Connection, checkpoint: Checkpoint, limit: int) -> list[StoredEvent]:
