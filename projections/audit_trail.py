@@ -9,17 +9,36 @@ from schemas.envelope import RecordedEvent
 from schemas.events import (
     EVENT_TYPES,
     AccessTokenIssued,
+    AccessTokenRevoked,
+    AuthorizationCodeIssued,
+    AuthorizationCodeRedeemed,
+    AuthorizationCodeReplayed,
+    AuthorizationDenied,
+    AuthorizationFlagged,
     ClientBanned,
     ClientRegistered,
     ClientReinstated,
     ClientSecretRotated,
     ClientSuspended,
+    ConsentGranted,
+    ConsentWithdrawn,
     Event,
+    LoginRefused,
+    LoginSucceeded,
+    RefreshTokenIssued,
+    RefreshTokenReuseDetected,
+    RefreshTokenRotated,
+    SigningKeyActivated,
+    SigningKeyRetired,
     TokenFamilyRevoked,
+    UserDisabled,
+    UserOtpEnabled,
+    UserPasswordChanged,
+    UserRegistered,
     to_snake_case,
 )
 
-__all__ = ["PROJECTION", "resource_of"]
+__all__ = ["PROJECTION", "outcome_of", "resource_of"]
 
 NAME: Final = "audit_trail"
 
@@ -34,22 +53,69 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
 def resource_of(event: Event) -> str | None:
     """What the action was about, in a form an investigator can search for."""
     match event:
-        case AccessTokenIssued(jti=jti):
+        case AccessTokenIssued(jti=jti) | AccessTokenRevoked(jti=jti):
             return f"token:{jti}"
-        case ClientRegistered(client_id=client_id) | ClientSuspended(client_id=client_id):
+        case (
+            ClientRegistered(client_id=client_id)
+            | ClientSuspended(client_id=client_id)
+            | ClientReinstated(client_id=client_id)
+            | ClientBanned(client_id=client_id)
+            | ClientSecretRotated(client_id=client_id)
+        ):
             return f"client:{client_id}"
-        case ClientReinstated(client_id=client_id) | ClientBanned(client_id=client_id):
-            return f"client:{client_id}"
-        case ClientSecretRotated(client_id=client_id):
-            return f"client:{client_id}"
-        case TokenFamilyRevoked():
+        case (
+            UserRegistered(user_id=user_id)
+            | UserPasswordChanged(user_id=user_id)
+            | UserOtpEnabled(user_id=user_id)
+            | UserDisabled(user_id=user_id)
+        ):
+            return f"user:{user_id}"
+        case ConsentGranted(scopes=scopes):
+            return f"consent:{' '.join(scopes)}"
+        case ConsentWithdrawn(client_id=client_id):
+            return f"consent:{client_id}"
+        case AuthorizationCodeIssued(scopes=scopes) | AuthorizationDenied(scopes=scopes):
+            return f"scopes:{' '.join(scopes)}"
+        case AuthorizationFlagged(scopes=scopes):
+            return f"scopes:{' '.join(scopes)}"
+        case (
+            AuthorizationCodeRedeemed(family_id=family)
+            | AuthorizationCodeReplayed(family_id=family)
+        ):
+            return f"family:{family}"
+        case SigningKeyActivated(kid=kid) | SigningKeyRetired(kid=kid):
+            return f"key:{kid}"
+        case (
+            RefreshTokenIssued()
+            | RefreshTokenRotated()
+            | RefreshTokenReuseDetected()
+            | TokenFamilyRevoked()
+            | LoginSucceeded()
+            | LoginRefused()
+        ):
             return None
         case _:
             assert_never(event)
 
 
+def outcome_of(event: Event) -> tuple[str, str | None]:
+    """("success", None), or ("failure", why) for refusals and detected attacks."""
+    match event:
+        case LoginRefused(reason=reason):
+            return "failure", reason
+        case AuthorizationDenied():
+            return "failure", "access_denied"
+        case AuthorizationCodeReplayed():
+            return "failure", "code_replayed"
+        case RefreshTokenReuseDetected():
+            return "failure", "refresh_token_reuse"
+        case _:
+            return "success", None
+
+
 def statements(recorded: RecordedEvent) -> list[Statement]:
     meta = recorded.metadata
+    outcome, reason = outcome_of(recorded.event)
     return [
         Statement(
             _INSERT,
@@ -59,8 +125,8 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
                 recorded.occurred_at,
                 recorded.stream_id,
                 recorded.event_type,
-                "success",
-                None,
+                outcome,
+                reason,
                 meta.actor,
                 meta.actor_id,
                 meta.subject_user,

@@ -6,7 +6,15 @@ from typing import Final, get_args
 
 import msgspec
 
-from schemas.events.base import Digest, EventBase, Jti, to_snake_case
+from schemas.events.authorization import (
+    AuthorizationCodeIssued,
+    AuthorizationCodeRedeemed,
+    AuthorizationCodeReplayed,
+    AuthorizationDenied,
+    AuthorizationEvent,
+    AuthorizationFlagged,
+)
+from schemas.events.base import Digest, EventBase, Jti, PasswordHash, Sealed, to_snake_case
 from schemas.events.client import (
     ClientBanned,
     ClientEvent,
@@ -15,23 +23,62 @@ from schemas.events.client import (
     ClientSecretRotated,
     ClientSuspended,
 )
-from schemas.events.token_family import AccessTokenIssued, TokenFamilyEvent, TokenFamilyRevoked
+from schemas.events.consent import ConsentEvent, ConsentGranted, ConsentWithdrawn
+from schemas.events.login import LoginEvent, LoginRefused, LoginSucceeded
+from schemas.events.signing_key import SigningKeyActivated, SigningKeyEvent, SigningKeyRetired
+from schemas.events.token_family import (
+    AccessTokenIssued,
+    AccessTokenRevoked,
+    RefreshTokenIssued,
+    RefreshTokenReuseDetected,
+    RefreshTokenRotated,
+    TokenFamilyEvent,
+    TokenFamilyRevoked,
+)
 from schemas.events.upcasting import UnknownEventVersion, upcast
+from schemas.events.user import (
+    UserDisabled,
+    UserEvent,
+    UserOtpEnabled,
+    UserPasswordChanged,
+    UserRegistered,
+)
 
 __all__ = [
     "EVENT_TYPES",
     "AccessTokenIssued",
+    "AccessTokenRevoked",
+    "AuthorizationCodeIssued",
+    "AuthorizationCodeRedeemed",
+    "AuthorizationCodeReplayed",
+    "AuthorizationDenied",
+    "AuthorizationFlagged",
     "ClientBanned",
     "ClientRegistered",
     "ClientReinstated",
     "ClientSecretRotated",
     "ClientSuspended",
+    "ConsentGranted",
+    "ConsentWithdrawn",
     "Digest",
     "Event",
     "EventBase",
     "Jti",
+    "LoginRefused",
+    "LoginSucceeded",
+    "PasswordHash",
+    "RefreshTokenIssued",
+    "RefreshTokenReuseDetected",
+    "RefreshTokenRotated",
+    "Sealed",
+    "SigningKeyActivated",
+    "SigningKeyRetired",
     "TokenFamilyRevoked",
     "UnknownEventVersion",
+    "UserDisabled",
+    "UserOtpEnabled",
+    "UserPasswordChanged",
+    "UserRegistered",
     "decode_event",
     "encode_event",
     "event_type_of",
@@ -39,7 +86,15 @@ __all__ = [
     "to_snake_case",
 ]
 
-Event = ClientEvent | TokenFamilyEvent
+Event = (
+    ClientEvent
+    | UserEvent
+    | LoginEvent
+    | ConsentEvent
+    | AuthorizationEvent
+    | TokenFamilyEvent
+    | SigningKeyEvent
+)
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)
 _VERSION_BY_TYPE: Final[dict[str, int]] = {

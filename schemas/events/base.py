@@ -7,10 +7,14 @@ from typing import ClassVar, NewType
 
 import msgspec
 
-__all__ = ["Digest", "EventBase", "Jti", "to_snake_case"]
+__all__ = ["Digest", "EventBase", "Jti", "PasswordHash", "Sealed", "to_snake_case"]
 
 # What may be stored: a hex SHA-256 digest of a secret, never the secret itself.
 Digest = NewType("Digest", str)
+# An argon2id PHC string (salted, slow): what a user's password is stored as.
+PasswordHash = NewType("PasswordHash", str)
+# AES-256-GCM ciphertext with its key id, for secrets that must be recovered (TOTP seeds).
+Sealed = NewType("Sealed", str)
 # A token's public identifier (RFC 7519 `jti`); safe to store and publish.
 Jti = NewType("Jti", str)
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
+
+import msgspec
 
 from schemas.events.base import Digest, EventBase
 
 __all__ = ["ClientBanned", "ClientEvent", "ClientRegistered", "ClientReinstated", "ClientSuspended"]
+
+
+TokenFormat = Literal["jwt", "opaque"]
 
 
 class ClientRegistered(EventBase, frozen=True, kw_only=True):
@@ -19,6 +25,18 @@ class ClientRegistered(EventBase, frozen=True, kw_only=True):
     grant_types: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     workspace_id: str | None = None
+    # Always true for public clients (RFC 9700 section 2.1.1).
+    require_pkce: bool = True
+    # Lifetimes in seconds (DESIGN.md: code 60 s, access 1 h, refresh 30 days rolling).
+    code_ttl: int = 60
+    access_token_ttl: int = 3600
+    refresh_token_ttl: int = 2_592_000
+    # "jwt" (RFC 9068, validated locally) or "opaque" (introspection only).
+    token_format: TokenFormat = "jwt"  # noqa: S105 (a format name, not a secret)
+    # Why the client says it needs each scope, shown on the consent page.
+    scope_reasons: dict[str, str] = msgspec.field(default_factory=dict)
+    # Scopes granted only after review: asking for one flags the request.
+    review_scopes: tuple[str, ...] = ()
 
 
 class ClientSecretRotated(EventBase, frozen=True, kw_only=True):

@@ -1,12 +1,24 @@
-"""Events of the `token_family` stream: one grant and every token derived from it."""
+"""Events of the `token_family` stream: one grant and every token derived from it.
+
+A family starts with its first access token; refresh tokens rotate inside it (one-time
+use), and revoking the family revokes every token in it (RFC 9700 section 4.14.2).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.events.base import EventBase, Jti
+from schemas.events.base import Digest, EventBase, Jti
 
-__all__ = ["AccessTokenIssued", "TokenFamilyEvent", "TokenFamilyRevoked"]
+__all__ = [
+    "AccessTokenIssued",
+    "AccessTokenRevoked",
+    "RefreshTokenIssued",
+    "RefreshTokenReuseDetected",
+    "RefreshTokenRotated",
+    "TokenFamilyEvent",
+    "TokenFamilyRevoked",
+]
 
 
 class AccessTokenIssued(EventBase, frozen=True, kw_only=True):
@@ -17,10 +29,40 @@ class AccessTokenIssued(EventBase, frozen=True, kw_only=True):
     expires_at: datetime
     subject: str | None = None
     workspace_id: str | None = None
+    # SHA-256 of the token as issued: introspection looks it up, a forged one never matches.
+    token_digest: Digest | None = None
+
+
+class RefreshTokenIssued(EventBase, frozen=True, kw_only=True):
+    token_digest: Digest
+    expires_at: datetime
+
+
+class RefreshTokenRotated(EventBase, frozen=True, kw_only=True):
+    """The presented refresh token is spent; a new pair follows in the same append."""
+
+    spent_digest: Digest
+
+
+class RefreshTokenReuseDetected(EventBase, frozen=True, kw_only=True):
+    """A spent refresh token came back: someone holds a copy. The family is revoked."""
+
+    presented_digest: Digest
+
+
+class AccessTokenRevoked(EventBase, frozen=True, kw_only=True):
+    jti: Jti
 
 
 class TokenFamilyRevoked(EventBase, frozen=True, kw_only=True):
     reason: str
 
 
-TokenFamilyEvent = AccessTokenIssued | TokenFamilyRevoked
+TokenFamilyEvent = (
+    AccessTokenIssued
+    | RefreshTokenIssued
+    | RefreshTokenRotated
+    | RefreshTokenReuseDetected
+    | AccessTokenRevoked
+    | TokenFamilyRevoked
+)

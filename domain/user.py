@@ -1,0 +1,108 @@
+"""The user account: registration, password changes, TOTP enrolment, disabling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import assert_never
+
+import msgspec
+from schemas.events import (
+    PasswordHash,
+    Sealed,
+    UserDisabled,
+    UserOtpEnabled,
+    UserPasswordChanged,
+    UserRegistered,
+)
+from schemas.events.user import UserEvent
+
+from domain.decider import Decider
+
+__all__ = [
+    "ChangePassword",
+    "DisableUser",
+    "EnableOtp",
+    "RegisterUser",
+    "UserCommand",
+    "decider",
+]
+
+
+class RegisterUser(msgspec.Struct, frozen=True, kw_only=True):
+    registered: UserRegistered
+
+
+class ChangePassword(msgspec.Struct, frozen=True, kw_only=True):
+    password_hash: PasswordHash
+    password_expires_at: datetime | None = None
+
+
+class EnableOtp(msgspec.Struct, frozen=True, kw_only=True):
+    sealed_secret: Sealed
+
+
+class DisableUser(msgspec.Struct, frozen=True, kw_only=True):
+    reason: str = ""
+
+
+UserCommand = RegisterUser | ChangePassword | EnableOtp | DisableUser
+
+
+class NoUser(msgspec.Struct, frozen=True):
+    pass
+
+
+class Active(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    otp: bool = False
+
+
+class Disabled(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+
+
+UserState = NoUser | Active | Disabled
+
+
+def decide(command: UserCommand, state: UserState) -> Sequence[UserEvent]:
+    match command, state:
+        case RegisterUser(registered=registered), NoUser():
+            return [registered]
+        case ChangePassword(), Active(user_id=user_id):
+            return [
+                UserPasswordChanged(
+                    user_id=user_id,
+                    password_hash=command.password_hash,
+                    password_expires_at=command.password_expires_at,
+                )
+            ]
+        case EnableOtp(sealed_secret=sealed), Active(user_id=user_id):
+            return [UserOtpEnabled(user_id=user_id, sealed_secret=sealed)]
+        case DisableUser(reason=reason), Active(user_id=user_id):
+            return [UserDisabled(user_id=user_id, reason=reason)]
+        case _:
+            return []
+
+
+def evolve(state: UserState, event: UserEvent) -> UserState:
+    match event:
+        case UserRegistered(user_id=user_id):
+            return Active(user_id=user_id)
+        case UserPasswordChanged():
+            return state
+        case UserOtpEnabled():
+            return msgspec.structs.replace(state, otp=True) if isinstance(state, Active) else state
+        case UserDisabled(user_id=user_id):
+            return Disabled(user_id=user_id)
+        case _:
+            assert_never(event)
+
+
+def _is_disabled(state: UserState) -> bool:
+    return isinstance(state, Disabled)
+
+
+decider: Decider[UserCommand, UserEvent, UserState] = Decider(
+    initial_state=NoUser(), decide=decide, evolve=evolve, is_terminal=_is_disabled
+)

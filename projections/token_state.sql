@@ -1,0 +1,29 @@
+-- Current token state, inline: written in the append's transaction, so a revocation is
+-- effective the instant it commits. Tokens are keyed by their SHA-256 digest only.
+CREATE TABLE IF NOT EXISTS token_state (
+    token_digest text        PRIMARY KEY,
+    kind         text        NOT NULL CHECK (kind IN ('access', 'refresh')),
+    jti          text,
+    family_id    text        NOT NULL,
+    client_id    text        NOT NULL,
+    subject      text,
+    scopes       text[]      NOT NULL,
+    workspace_id text,
+    grant_type   text        NOT NULL,
+    issued_at    timestamptz NOT NULL,
+    expires_at   timestamptz NOT NULL,
+    revoked_at   timestamptz,
+    spent_at     timestamptz
+);
+
+CREATE INDEX IF NOT EXISTS token_state_family_idx ON token_state (family_id);
+CREATE UNIQUE INDEX IF NOT EXISTS token_state_jti_idx ON token_state (jti) WHERE jti IS NOT NULL;
+
+-- Revocation predicates: every token of a client, of a user, or of a user for one client
+-- (consent withdrawn) issued up to `revoked_before` is dead. One row revokes them all.
+CREATE TABLE IF NOT EXISTS token_revocations (
+    kind           text        NOT NULL CHECK (kind IN ('client', 'user', 'consent')),
+    key            text        NOT NULL,
+    revoked_before timestamptz NOT NULL,
+    PRIMARY KEY (kind, key)
+);

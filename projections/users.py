@@ -1,0 +1,106 @@
+"""Users and sign-in throttling, inline: accounts, TOTP state and recent failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+from projections.projection import Projection, Statement, load_ddl
+from schemas.envelope import RecordedEvent
+from schemas.events import (
+    LoginRefused,
+    LoginSucceeded,
+    UserDisabled,
+    UserOtpEnabled,
+    UserPasswordChanged,
+    UserRegistered,
+    to_snake_case,
+)
+
+__all__ = ["COUNTED_REFUSALS", "NAME", "PROJECTION", "statements"]
+
+NAME: Final = "users"
+
+# Refusals that are guesses. `otp_required` is the first half of a two-step sign-in and
+# `too_many_attempts` would extend a lock forever; neither counts.
+COUNTED_REFUSALS: Final = frozenset({"invalid_credentials", "invalid_otp"})
+# Failures older than the longest lockout window are never read again.
+_KEEP: Final = timedelta(hours=1)
+
+_REGISTER: Final = """
+INSERT INTO users (user_id, username, password_hash, password_expires_at, service_account,
+                   workspace_id, registered_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+_SET_HASH: Final = """
+UPDATE users SET password_hash = $2, password_expires_at = $3 WHERE user_id = $1
+"""
+_OTP: Final = "UPDATE users SET otp_sealed = $2, last_otp_step = NULL WHERE user_id = $1"
+_DISABLE: Final = "UPDATE users SET disabled = true WHERE user_id = $1"
+_OTP_STEP: Final = """
+UPDATE users SET last_otp_step = GREATEST(coalesce(last_otp_step, $2), $2) WHERE user_id = $1
+"""
+_FAIL: Final = "INSERT INTO login_failures (key, failed_at) VALUES ($1, $2)"
+_FORGET: Final = "DELETE FROM login_failures WHERE key = $1 AND failed_at < $2"
+
+
+def statements(recorded: RecordedEvent) -> list[Statement]:
+    event, at = recorded.event, recorded.occurred_at
+    match event:
+        case UserRegistered():
+            return [
+                Statement(
+                    _REGISTER,
+                    (
+                        event.user_id,
+                        event.username,
+                        event.password_hash,
+                        event.password_expires_at,
+                        event.service_account,
+                        event.workspace_id,
+                        at,
+                    ),
+                )
+            ]
+        case UserPasswordChanged():
+            args = (event.user_id, event.password_hash, event.password_expires_at)
+            return [Statement(_SET_HASH, args)]
+        case UserOtpEnabled():
+            return [Statement(_OTP, (event.user_id, event.sealed_secret))]
+        case UserDisabled():
+            return [Statement(_DISABLE, (event.user_id,))]
+        case LoginSucceeded(user_id=user_id, otp_step=otp_step):
+            # A success clears the account's failures (the address keeps its count).
+            cleared = Statement(_FORGET, (f"user:{user_id}", at + timedelta(microseconds=1)))
+            if otp_step is None:
+                return [cleared]
+            return [cleared, Statement(_OTP_STEP, (user_id, otp_step))]
+        case LoginRefused(reason=reason) if reason in COUNTED_REFUSALS:
+            keys = [f"user:{event.user_id}"] if event.user_id else []
+            if recorded.metadata.ip:
+                keys.append(f"ip:{recorded.metadata.ip}")
+            return [Statement(_FAIL, (key, at)) for key in keys] + [
+                Statement(_FORGET, (key, at - _KEEP)) for key in keys
+            ]
+        case _:
+            return []
+
+
+PROJECTION: Final = Projection(
+    name=NAME,
+    handles=frozenset(
+        to_snake_case(cls.__name__)
+        for cls in (
+            UserRegistered,
+            UserPasswordChanged,
+            UserOtpEnabled,
+            UserDisabled,
+            LoginSucceeded,
+            LoginRefused,
+        )
+    ),
+    tables=("users", "login_failures"),
+    ddl=load_ddl(NAME),
+    statements=statements,
+    inline=True,
+)

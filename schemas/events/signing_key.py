@@ -1,0 +1,26 @@
+"""Events of the `signing_key` stream: which keys sign tokens (RFC 7517 key ids).
+
+Only public material is recorded; private keys stay sealed in the key table.
+"""
+
+from __future__ import annotations
+
+from schemas.events.base import EventBase
+
+__all__ = ["SigningKeyActivated", "SigningKeyEvent", "SigningKeyRetired"]
+
+
+class SigningKeyActivated(EventBase, frozen=True, kw_only=True):
+    kid: str
+    alg: str
+    # The public JWK as published in the JWKS, serialised.
+    public_jwk: str
+
+
+class SigningKeyRetired(EventBase, frozen=True, kw_only=True):
+    """No longer signs; still published until every token it signed has expired."""
+
+    kid: str
+
+
+SigningKeyEvent = SigningKeyActivated | SigningKeyRetired

@@ -1,0 +1,48 @@
+"""Events of the `user` stream: accounts that sign in with a password and, optionally, TOTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.events.base import EventBase, PasswordHash, Sealed
+
+__all__ = [
+    "UserDisabled",
+    "UserEvent",
+    "UserOtpEnabled",
+    "UserPasswordChanged",
+    "UserRegistered",
+]
+
+
+class UserRegistered(EventBase, frozen=True, kw_only=True):
+    user_id: str
+    username: str
+    password_hash: PasswordHash
+    # Service accounts are scripts and daemons: they use the password grant, never the pages.
+    service_account: bool = False
+    password_expires_at: datetime | None = None
+    workspace_id: str | None = None
+
+
+class UserPasswordChanged(EventBase, frozen=True, kw_only=True):
+    user_id: str
+    password_hash: PasswordHash
+    password_expires_at: datetime | None = None
+
+
+class UserOtpEnabled(EventBase, frozen=True, kw_only=True):
+    """TOTP enrolment (RFC 6238); the seed is kept sealed, never in clear."""
+
+    user_id: str
+    sealed_secret: Sealed
+
+
+class UserDisabled(EventBase, frozen=True, kw_only=True):
+    """Every token the user holds stops working; the user can no longer sign in."""
+
+    user_id: str
+    reason: str = ""
+
+
+UserEvent = UserRegistered | UserPasswordChanged | UserOtpEnabled | UserDisabled
