@@ -1,0 +1,1 @@
+"""Cryptographic adapters: token digests, password hashing, sealing, root key and JWT signing."""
