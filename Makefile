@@ -32,8 +32,11 @@ typecheck: ## mypy strict
 
 check: lint typecheck test ## everything CI runs
 
-bench: ## event store, relay and latency benchmark
+bench: ## event store, relay and latency benchmark (HTTP: make bench-oauth)
 	$(PY) -m tests.bench.bench_event_store
+
+bench-oauth: ## wrk: token issuance and introspection vs a do-nothing Litestar ceiling
+	$(PY) tests/bench/bench_oauth.py
 
 schema: ## regenerate the published events JSON Schema snapshot
 	keyledger schema events > tests/fixtures/events.schema.json
@@ -44,4 +47,4 @@ migrate: ## apply database migrations
 clean: ## remove caches
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build *.egg-info
 
-.PHONY: help install serve test test-external lint fmt typecheck check bench schema migrate clean
+.PHONY: help install serve test test-external lint fmt typecheck check bench bench-oauth schema migrate clean

@@ -1,0 +1,429 @@
+"""HTTP benchmark of token issuance (client_credentials) and introspection, with wrk.
+
+One run measures, each with `wrk -t2 -c<connections> -d<duration>s --latency` after a 3 s
+warmup: the ceiling (`ceiling_app.py`: a Litestar `POST /oauth/token` that parses the same
+form and Basic header and answers a token-shaped JSON, doing nothing else, served as keyledger
+is: granian, ASGI, uvloop, N workers); then `keyledger serve` on a temporary data dir
+(embedded PostgreSQL and NATS, or KEYLEDGER_DATABASE_URL / KEYLEDGER_NATS_URL), with a client
+from `keyledger clients create`: issuance (`grant_type=client_credentials&scope=read`, after
+which every 2xx answer must have its `access_token_issued` event in the log) and
+introspection (`token=<an access token>`). Targets on 2 cores: issuance >= 3,000/s and >= 42%
+of the ceiling, introspection >= 5,000/s, p99 < 50 ms, no failed requests.
+
+Run from the repository root (`make bench-oauth`):
+
+    python tests/bench/bench_oauth.py [--duration 15] [--connections 32] [--workers 2]
+                                      [--json] [--check] [--ceiling-only]
+
+The report is a table, or with --json one JSON object; --check exits 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote, urlencode
+
+import asyncpg
+import httpx
+
+from infra.config import load_settings
+from services.servers import start_servers
+
+HERE: Final = Path(__file__).resolve().parent
+REPO: Final = HERE.parents[1]
+LUA: Final = HERE / "wrk" / "form_post.lua"
+GRANT_FORM: Final = "grant_type=client_credentials&scope=read"
+ISSUED: Final = "access_token_issued"
+WARMUP_S: Final = 3
+READY_TIMEOUT_S: Final = 90.0
+STOP_TIMEOUT_S: Final = 30.0
+TARGET_ISSUANCE: Final = 3000.0
+TARGET_RATIO: Final = 0.42
+TARGET_INTROSPECTION: Final = 5000.0
+TARGET_P99_MS: Final = 50.0
+
+_MS_PER: Final = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+_PERCENTILE: Final = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.M)
+_SOCKET_ERRORS: Final = re.compile(
+    r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"
+)
+
+
+class BenchError(Exception):
+    """The benchmark could not run; the message says why."""
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# wrk
+
+
+@dataclass(frozen=True)
+class Wrk:
+    rate: float
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    ok: int  # 2xx answers, counted by the Lua script
+    non_2xx: int  # every other status
+    socket_errors: int  # connect, read, write and timeout errors
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx + self.socket_errors
+
+
+def _match(pattern: str, output: str) -> re.Match[str]:
+    found = re.search(pattern, output, re.M)
+    if found is None:
+        raise BenchError(f"no {pattern!r} in the wrk output:\n{output}")
+    return found
+
+
+def parse_wrk(output: str) -> Wrk:
+    """The figures of one `wrk --latency -s form_post.lua` run, from its text output."""
+    latency = {m[1]: float(m[2]) * _MS_PER[m[3]] for m in _PERCENTILE.finditer(output)}
+    if latency.keys() != {"50", "99"}:
+        raise BenchError(f"no 50%/99% latency lines in the wrk output:\n{output}")
+    sockets = _SOCKET_ERRORS.search(output)
+    statuses = _match(r"^statuses 2xx=(\d+) other=(\d+)$", output)
+    return Wrk(
+        rate=float(_match(r"^Requests/sec:\s+([\d.]+)", output)[1]),
+        requests=int(_match(r"^\s*(\d+) requests in ", output)[1]),
+        p50_ms=latency["50"],
+        p99_ms=latency["99"],
+        ok=int(statuses[1]),
+        non_2xx=int(statuses[2]),
+        socket_errors=sum(map(int, sockets.groups())) if sockets else 0,
+    )
+
+
+def run_wrk(url: str, form: str, credentials: str, seconds: int, connections: int) -> Wrk:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA)]
+    done = subprocess.run(
+        [*command, url, "--", form, credentials],
+        capture_output=True, text=True, check=False, timeout=seconds + 60,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise BenchError(f"wrk exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    return parse_wrk(done.stdout)
+
+
+def measure(
+    name: str, url: str, form: str, credentials: str, args: argparse.Namespace
+) -> tuple[Wrk, Wrk]:
+    """A warmup run, then the measured one."""
+    warmup = run_wrk(url, form, credentials, WARMUP_S, args.connections)
+    run = run_wrk(url, form, credentials, args.duration, args.connections)
+    _say(f"{name}: {run.rate:,.0f} req/s, p99 {run.p99_ms:.2f} ms, {run.errors} errors")
+    if warmup.errors or run.errors:
+        _say(f"!!! {name}: {warmup.errors} error answers in the warmup, {run.errors} in the run")
+    return warmup, run
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+
+@contextlib.contextmanager
+def serving(command: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `command` in its own process group; SIGTERM the group at the end, SIGKILL if stuck."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_until(process: subprocess.Popen[bytes], log: Path, ready: httpx.Request) -> None:
+    """Send `ready` until it is answered 200; fail if the server exits or takes too long."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    with httpx.Client(timeout=5) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise BenchError(f"the server exited ({log.name}):\n{_tail(log)}")
+            with contextlib.suppress(httpx.TransportError):
+                if client.send(ready).status_code == 200:
+                    return
+            time.sleep(0.25)
+    raise BenchError(f"not ready after {READY_TIMEOUT_S:g} s ({ready.url}):\n{_tail(log)}")
+
+
+def stop_leftover_postgres(pgdata: Path) -> None:
+    """If serve died before stopping its embedded PostgreSQL (it has its own session), stop it."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        if str(pgdata).encode() not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return
+    except (OSError, ValueError, IndexError):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)  # fast shutdown
+        for _ in range(100):
+            if not Path(f"/proc/{pid}").exists():
+                return
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+
+
+def basic(client_id: str, secret: str) -> str:
+    """Basic credentials as RFC 6749 2.3.1 has them: each part form-encoded, then base64."""
+    pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}"
+    return base64.b64encode(pair.encode()).decode()
+
+
+def token_request(
+    base: str, credentials: str, form: str, path: str = "/oauth/token"
+) -> httpx.Request:
+    headers = {"Authorization": f"Basic {credentials}",
+               "Content-Type": "application/x-www-form-urlencoded"}  # fmt: skip
+    return httpx.Request("POST", f"{base}{path}", content=form.encode(), headers=headers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Phases
+
+
+def ceiling_phase(args: argparse.Namespace, tmp: Path) -> Wrk:
+    port, credentials = free_port(), basic("ceiling", "not-a-secret")
+    base, log = f"http://127.0.0.1:{port}", tmp / "ceiling.log"
+    command = [sys.executable, "-m", "granian", "--interface", "asgi", "--loop", "uvloop",
+               "--workers", str(args.workers), "--no-access-log", "--host", "127.0.0.1",
+               "--port", str(port), "tests.bench.ceiling_app:app"]  # fmt: skip
+    with serving(command, log) as process:
+        wait_until(process, log, token_request(base, credentials, GRANT_FORM))
+        return measure("ceiling", f"{base}/oauth/token", GRANT_FORM, credentials, args)[1]
+
+
+def keyledger(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "services.cli", *arguments]  # what `keyledger` runs
+
+
+def create_client(data_dir: Path) -> str:
+    done = subprocess.run(
+        keyledger("clients", "create", "--data-dir", str(data_dir), "--name", "bench",
+                  "--grant-type", "client_credentials", "--scope", "read", "--scope", "write",
+                  "--json"),
+        cwd=REPO, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise BenchError(f"keyledger clients create failed ({done.returncode}):\n{done.stderr}")
+    created = json.loads(lines[-1])
+    return basic(created["client_id"], created["client_secret"])
+
+
+def database_url(data_dir: Path) -> str:
+    """The database serve uses, resolved as the CLI does. Attaching to the embedded server adds
+    a handle and stop() drops it again: the server stops only when its last handle goes."""
+    servers = start_servers(load_settings(overrides={"data_dir": str(data_dir)}), with_nats=False)
+    try:
+        assert servers.settings.database_url is not None
+        return servers.settings.database_url
+    finally:
+        servers.stop()
+
+
+def count_issued(url: str) -> int:
+    async def count() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            query = "SELECT count(*) FROM events WHERE event_type = $1"
+            return int(await conn.fetchval(query, ISSUED))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def answer(client: httpx.Client, request: httpx.Request) -> dict[str, Any]:
+    response = client.send(request)
+    if response.status_code != 200:
+        what = f"{request.method} {request.url.path}"
+        raise BenchError(f"{what}: {response.status_code} {response.text[:500]}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@dataclass(frozen=True)
+class Keyledger:
+    issuance: Wrk
+    introspection: Wrk
+    answered_2xx: int  # token requests answered 2xx, warmup and run
+    appended: int  # access_token_issued events appended meanwhile
+
+
+def keyledger_phase(args: argparse.Namespace, tmp: Path) -> Keyledger:
+    data_dir, log, port = tmp / "data", tmp / "serve.log", free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = keyledger("serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+                        "--port", str(port), "--workers", str(args.workers))  # fmt: skip
+    try:
+        with serving(command, log) as process, httpx.Client(timeout=10) as client:
+            wait_until(process, log, httpx.Request("GET", f"{base}/readyz"))
+            credentials, url = create_client(data_dir), database_url(data_dir)
+            token = answer(client, token_request(base, credentials, GRANT_FORM))["access_token"]
+            before = count_issued(url)
+            token_url = f"{base}/oauth/token"
+            warmup, issuance = measure("issuance", token_url, GRANT_FORM, credentials, args)
+            time.sleep(1.0)  # requests in flight when wrk stopped may still append
+            appended = count_issued(url) - before
+            form = urlencode({"token": token})
+            introspect = token_request(base, credentials, form, "/oauth/introspect")
+            if answer(client, introspect).get("active") is not True:
+                raise BenchError("POST /oauth/introspect did not answer active: true")
+            introspect_url = str(introspect.url)
+            introspection = measure("introspection", introspect_url, form, credentials, args)[1]
+    finally:
+        stop_leftover_postgres(data_dir / "postgres")
+    return Keyledger(issuance, introspection, warmup.ok + issuance.ok, appended)
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def targets(ceiling: Wrk, kl: Keyledger | None) -> dict[str, bool]:
+    if kl is None:
+        return {"no errors": ceiling.errors == 0}
+    issuance, introspection = kl.issuance, kl.introspection
+    return {
+        f"issuance >= {TARGET_ISSUANCE:,.0f}/s": issuance.rate >= TARGET_ISSUANCE,
+        f"issuance >= {TARGET_RATIO:.0%} of ceiling": issuance.rate >= TARGET_RATIO * ceiling.rate,
+        f"introspection >= {TARGET_INTROSPECTION:,.0f}/s": introspection.rate
+        >= TARGET_INTROSPECTION,
+        f"p99 < {TARGET_P99_MS:g} ms": max(issuance.p99_ms, introspection.p99_ms) < TARGET_P99_MS,
+        "no errors": ceiling.errors + issuance.errors + introspection.errors == 0,
+        "every 2xx appended": kl.appended >= kl.answered_2xx,
+    }
+
+
+_HEADER: Final = (
+    f"{'run':<30}{'req/s':>9}{'/ceiling':>9}{'p50 ms':>8}{'p99 ms':>8}"
+    f"{'2xx':>9}{'non-2xx':>8}{'socket':>7}"
+)
+
+
+def _row(name: str, run: Wrk, ratio: str = "-") -> str:
+    return (
+        f"{name:<30}{run.rate:>9,.0f}{ratio:>9}{run.p50_ms:>8.2f}{run.p99_ms:>8.2f}"
+        f"{run.ok:>9,}{run.non_2xx:>8,}{run.socket_errors:>7,}"
+    )
+
+
+def table(args: argparse.Namespace, ceiling: Wrk, kl: Keyledger | None) -> list[str]:
+    config = f"wrk -t2 -c{args.connections} -d{args.duration}s --latency, {args.workers} workers"
+    lines = [config, _HEADER, "-" * len(_HEADER), _row("ceiling: parse, token JSON", ceiling)]
+    if kl is not None:
+        ratio = f"{kl.issuance.rate / ceiling.rate:.0%}" if ceiling.rate else "-"
+        durability = (
+            f"durability: {kl.answered_2xx:,} token requests answered 2xx (warmup and run), "
+            f"{kl.appended:,} {ISSUED} events appended"
+        )
+        lines += [
+            _row("issuance: client_credentials", kl.issuance, ratio),
+            _row("introspection", kl.introspection),
+            "",
+            durability,
+        ]
+    met = targets(ceiling, kl)
+    lines += [
+        "",
+        "targets: " + ", ".join(f"{t} {'ok' if ok else 'MISSED'}" for t, ok in met.items()),
+    ]
+    if not met["no errors"]:
+        lines.append("!!! requests failed (non-2xx answers or socket errors): see the table")
+    if not met.get("every 2xx appended", True):
+        lines.append("!!! fewer access_token_issued events than tokens answered 2xx")
+    return lines
+
+
+def as_json(args: argparse.Namespace, ceiling: Wrk, kl: Keyledger | None) -> dict[str, Any]:
+    config = {"threads": 2, "connections": args.connections, "duration_s": args.duration}
+    figures: dict[str, Any] = {"config": {**config, "workers": args.workers}}
+    figures["ceiling"] = asdict(ceiling)
+    if kl is not None:
+        ratio = kl.issuance.rate / ceiling.rate if ceiling.rate else 0.0
+        figures["issuance"] = {**asdict(kl.issuance), "ratio_to_ceiling": round(ratio, 3)}
+        figures["introspection"] = asdict(kl.introspection)
+        figures["durability"] = {"answered_2xx": kl.answered_2xx, "appended": kl.appended}
+    figures["targets"] = targets(ceiling, kl)
+    return figures
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per measured run (15)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    parser.add_argument("--workers", type=int, default=2, help="HTTP worker processes (2)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--ceiling-only", action="store_true", help="skip the keyledger phase")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        _say("bench_oauth: wrk is not installed (apt-get install wrk)")
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="klbench-oauth-"))
+    try:
+        ceiling = ceiling_phase(args, tmp)
+        kl = None if args.ceiling_only else keyledger_phase(args, tmp)
+    except BenchError as error:
+        _say(f"bench_oauth: {error}")
+        return 2
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        print(json.dumps(as_json(args, ceiling, kl)))
+    else:
+        print("\n".join(table(args, ceiling, kl)))
+    return 1 if args.check and not all(targets(ceiling, kl).values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
