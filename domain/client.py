@@ -19,7 +19,7 @@ from schemas.events import (
     ClientSuspended,
     Digest,
 )
-from schemas.events.client import ClientEvent
+from schemas.events.client import ClientEvent, TokenFormat
 
 from domain.decider import Decider
 
@@ -49,6 +49,12 @@ class RegisterClient(msgspec.Struct, frozen=True, kw_only=True):
     grant_types: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     workspace_id: str | None = None
+    require_pkce: bool = True
+    access_token_ttl: int = 3600
+    refresh_token_ttl: int = 2_592_000
+    token_format: TokenFormat = "jwt"
+    scope_reasons: dict[str, str] = msgspec.field(default_factory=dict)
+    review_scopes: tuple[str, ...] = ()
 
 
 class RotateClientSecret(msgspec.Struct, frozen=True, kw_only=True):
@@ -135,6 +141,13 @@ def _registered(command: RegisterClient) -> ClientRegistered:
         grant_types=command.grant_types,
         scopes=command.scopes,
         workspace_id=command.workspace_id,
+        # Public clients cannot keep a secret: PKCE is what binds their codes.
+        require_pkce=command.require_pkce or not command.confidential,
+        access_token_ttl=command.access_token_ttl,
+        refresh_token_ttl=command.refresh_token_ttl,
+        token_format=command.token_format,
+        scope_reasons=command.scope_reasons,
+        review_scopes=command.review_scopes,
     )
 
 

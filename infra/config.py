@@ -39,6 +39,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     poll_interval_ms: int = 500
     relay_batch_size: int = 1000
     projector_batch_size: int = 2000
+    # The `iss` of every token and the base of every endpoint URL (RFC 8414); defaults to
+    # http://<host>:<port>. Behind a proxy, set it to the public https URL.
+    issuer: str | None = None
+    # Base64 of 32 bytes: the root of secret digests, sealing and CSRF keys. Every replica
+    # needs the same one; unset, it is created in <data_dir>/master.key on first start.
+    master_key: str | None = None
+    # Seconds a previous client secret keeps working after a rotation.
+    secret_overlap_s: int = 86_400
+
+    @property
+    def issuer_url(self) -> str:
+        return (self.issuer or f"http://{self.host}:{self.port}").rstrip("/")
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:

@@ -6,6 +6,7 @@ and removes them afterwards, so runs against shared servers never see each other
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import uuid
@@ -23,6 +24,10 @@ from infra.embedded import EmbeddedNats, EmbeddedPostgres
 from infra.nats_bus import EventBus
 from infra.postgres.event_store import EventStore
 from services.servers import prepare_database
+
+
+# The suite's own root secret (production keys come from KEYLEDGER_MASTER_KEY or master.key).
+TEST_MASTER_KEY = base64.b64encode(b"keyledger test suite master key!").decode()
 
 
 def with_database(url: str, database: str) -> str:
@@ -82,7 +87,9 @@ async def database_url(postgres_admin_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def settings(database_url: str, nats_url: str) -> AsyncIterator[Settings]:
+async def settings(
+    database_url: str, nats_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Settings]:
     run = uuid.uuid4().hex[:10]
     yield Settings(
         database_url=database_url,
@@ -90,6 +97,8 @@ async def settings(database_url: str, nats_url: str) -> AsyncIterator[Settings]:
         nats_stream=f"KLTEST_{run}",
         subject_prefix=f"kltest_{run}",
         poll_interval_ms=100,
+        master_key=TEST_MASTER_KEY,
+        data_dir=str(tmp_path_factory.mktemp("data")),
     )
 
 

@@ -9,7 +9,14 @@ import msgspec
 
 from schemas.events.base import Digest, EventBase
 
-__all__ = ["ClientBanned", "ClientEvent", "ClientRegistered", "ClientReinstated", "ClientSuspended"]
+__all__ = [
+    "ClientBanned",
+    "ClientEvent",
+    "ClientRegistered",
+    "ClientReinstated",
+    "ClientSuspended",
+    "TokenFormat",
+]
 
 
 TokenFormat = Literal["jwt", "opaque"]
@@ -32,7 +39,7 @@ class ClientRegistered(EventBase, frozen=True, kw_only=True):
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 2_592_000
     # "jwt" (RFC 9068, validated locally) or "opaque" (introspection only).
-    token_format: TokenFormat = "jwt"  # noqa: S105 (a format name, not a secret)
+    token_format: TokenFormat = "jwt"
     # Why the client says it needs each scope, shown on the consent page.
     scope_reasons: dict[str, str] = msgspec.field(default_factory=dict)
     # Scopes granted only after review: asking for one flags the request.

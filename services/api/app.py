@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,11 +14,18 @@ from litestar.datastructures import State
 from infra.config import Settings, load_settings
 from infra.logging import configure_logging
 from infra.nats_bus import EventBus
-from infra.postgres.event_store import EventStore
 from infra.postgres.notify import Notifier
+from services.api.errors import refused_handler
 from services.api.health import HealthController
 from services.api.metrics import metrics
+from services.api.oauth.introspection import introspect_token
+from services.api.oauth.metadata import jwks, openid_configuration, server_metadata
+from services.api.oauth.revocation import revoke_by_id, revoke_token
+from services.api.oauth.token import issue_token
+from services.api.oauth.userinfo import userinfo, userinfo_post
 from services.api.request_id import RequestIdMiddleware
+from services.authority import open_authority
+from services.refusals import Refused
 
 __all__ = ["create_app"]
 
@@ -43,23 +51,40 @@ def create_app(settings: Settings | None = None) -> Litestar:
             name="keyledger-api",
         )  # fmt: skip
         notifier = Notifier(pool)
+        authority = await open_authority(settings, pool, on_commit=notifier.poke)
         app.state.update(
             settings=settings,
             pool=pool,
             bus=bus,
             notifier=notifier,
-            store=EventStore(pool, on_commit=notifier.poke),
+            store=authority.store,
+            authority=authority,
         )
+        key_refresh = asyncio.create_task(authority.refresh_keys_forever())
         try:
             yield
         finally:
+            key_refresh.cancel()
             await notifier.close()
             await bus.close()
             await pool.close()
 
     configure_logging(settings.log_format, settings.log_level)
     return Litestar(
-        route_handlers=[HealthController, metrics],
+        route_handlers=[
+            HealthController,
+            metrics,
+            issue_token,
+            introspect_token,
+            revoke_token,
+            revoke_by_id,
+            server_metadata,
+            openid_configuration,
+            jwks,
+            userinfo,
+            userinfo_post,
+        ],
+        exception_handlers={Refused: refused_handler},
         lifespan=[lifespan],
         state=State({}),
         middleware=[RequestIdMiddleware],

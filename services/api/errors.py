@@ -1,0 +1,70 @@
+"""One translation table: a refusal's reason -> RFC `error`, HTTP status (RFC 6749 5.2).
+
+Bodies are `{"error", "error_description", "error_code"}`: `error` is the RFC code a
+generic client understands, `error_code` the precise reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+from litestar import Request, Response
+
+from services.refusals import Reason, Refused
+
+__all__ = ["TRANSLATION", "ErrorBody", "error_response", "refused_handler"]
+
+TRANSLATION: Final[dict[Reason, tuple[str, int]]] = {
+    "invalid_request": ("invalid_request", 400),
+    "invalid_client": ("invalid_client", 401),
+    "invalid_redirect_uri": ("invalid_request", 400),
+    "invalid_grant": ("invalid_grant", 400),
+    "invalid_code": ("invalid_grant", 400),
+    "pkce_mismatch": ("invalid_grant", 400),
+    "invalid_credentials": ("invalid_grant", 401),
+    "too_many_attempts": ("invalid_grant", 429),
+    "password_expired": ("invalid_grant", 401),
+    "otp_required": ("invalid_grant", 401),
+    "invalid_scope": ("invalid_scope", 400),
+    "unauthorized_client": ("unauthorized_client", 400),
+    "unsupported_grant_type": ("unsupported_grant_type", 400),
+    "unsupported_token_type": ("unsupported_token_type", 400),
+    "access_denied": ("access_denied", 403),
+    "invalid_token": ("invalid_token", 401),
+    "insufficient_scope": ("insufficient_scope", 403),
+    "not_found": ("not_found", 404),
+    "conflict": ("conflict", 409),
+}
+
+# RFC 6749 5.1 / 5.2: token responses must not be cached.
+NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
+    error: str
+    error_description: str
+    error_code: str
+
+
+def error_response(refused: Refused) -> Response[bytes]:
+    error, status = TRANSLATION[refused.reason]
+    headers = dict(NO_STORE)
+    if refused.retry_after is not None:
+        headers["Retry-After"] = str(refused.retry_after)
+    if refused.reason == "invalid_client":
+        headers["WWW-Authenticate"] = 'Basic realm="keyledger"'
+    elif status == 401 and refused.reason == "invalid_token":
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    body = ErrorBody(error=error, error_description=refused.description, error_code=refused.reason)
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def refused_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    assert isinstance(exc, Refused)
+    return error_response(exc)

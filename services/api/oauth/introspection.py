@@ -1,0 +1,41 @@
+"""Token introspection (RFC 7662), at /oauth/introspect and /oauth/token/introspect.
+
+The caller authenticates as a confidential client. It learns about its own tokens; a
+resource server client with the `keyledger:introspect` scope learns about any token.
+Anything else, and every unknown, revoked, expired or malformed token, is `active: false`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+from litestar import Request, Response, post
+
+from services.api.errors import NO_STORE
+from services.api.oauth.client_auth import authenticate_client
+from services.api.oauth.params import read_params
+from services.authority import Authority
+from services.introspection import Introspection
+
+__all__ = ["INTROSPECT_SCOPE", "introspect_token"]
+
+INTROSPECT_SCOPE: Final = "keyledger:introspect"
+_encoder: Final = msgspec.json.Encoder()
+_INACTIVE: Final = _encoder.encode(Introspection(active=False))
+
+
+@post(["/oauth/introspect", "/oauth/token/introspect"], status_code=200)
+async def introspect_token(request: Request[Any, Any, Any]) -> Response[bytes]:
+    authority: Authority = request.app.state.authority
+    params = await read_params(request)
+    caller = await authenticate_client(authority, request, params, allow_public=False)
+    body = _INACTIVE
+    token = params.get("token")
+    if token:
+        answer, record = await authority.tokens.introspect(token, authority.issuer)
+        if record is not None and (
+            record.client_id == caller.client_id or INTROSPECT_SCOPE in caller.registration.scopes
+        ):
+            body = _encoder.encode(answer)
+    return Response(body, media_type="application/json", headers=NO_STORE)

@@ -1,0 +1,159 @@
+"""The token endpoint (RFC 6749 section 3.2): every grant, form or JSON body."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+from litestar import Request, Response, post
+
+from domain.policies.scopes import granted, parse_scope
+from schemas.envelope import Metadata
+from schemas.http.oauth import (
+    AuthorizationCodeRequest,
+    ClientCredentialsRequest,
+    PasswordRequest,
+    RefreshTokenRequest,
+    TokenRequest,
+)
+from services import tokens
+from services.api.errors import NO_STORE
+from services.api.oauth.client_auth import authenticate_client
+from services.api.oauth.params import read_params
+from services.authority import Authority
+from services.clients import ClientRecord
+from services.commands import utcnow
+from services.refusals import Refused
+from services.users import sign_in
+
+__all__ = ["issue_token", "request_metadata"]
+
+_encoder: Final = msgspec.json.Encoder()
+_GRANTS: Final = frozenset(
+    ("authorization_code", "client_credentials", "refresh_token", "password")
+)
+
+_LOGIN_REFUSALS: Final[dict[str, tuple[Any, str]]] = {
+    "invalid_credentials": ("invalid_credentials", "wrong username or password"),
+    "invalid_otp": ("invalid_credentials", "the one-time code is not valid"),
+    "user_disabled": ("invalid_credentials", "wrong username or password"),
+    "not_allowed": ("invalid_credentials", "this account cannot sign in here"),
+    "password_expired": ("password_expired", "the password has expired and must be changed"),
+    "otp_required": ("otp_required", "send the one-time code in the x-otp-code header"),
+    "too_many_attempts": ("too_many_attempts", "too many failed attempts; retry later"),
+}
+
+
+def request_metadata(
+    request: Request[Any, Any, Any], client_id: str | None = None, actor: Any = "client"
+) -> Metadata:
+    client = request.scope.get("client")
+    return Metadata(
+        actor=actor,
+        actor_id=client_id,
+        client_id=client_id,
+        ip=client[0] if client else None,
+        user_agent=request.headers.get("user-agent"),
+        request_id=request.scope.get("state", {}).get("request_id"),
+    )
+
+
+def _decode(params: dict[str, str]) -> TokenRequest:
+    grant_type = params.get("grant_type")
+    if grant_type is None:
+        raise Refused("invalid_request", "missing parameter grant_type")
+    if grant_type not in _GRANTS:
+        raise Refused("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+    try:
+        decoded: TokenRequest = msgspec.convert(params, TokenRequest, strict=False)
+        return decoded
+    except msgspec.ValidationError as error:
+        message = str(error).replace("Object missing required field", "missing parameter")
+        raise Refused("invalid_request", message.replace("`$.", "`")) from None
+
+
+def _scopes(client: ClientRecord, requested: str | None) -> tuple[str, ...]:
+    parsed = parse_scope(requested)
+    if parsed is None:
+        raise Refused("invalid_scope", "malformed scope")
+    scopes = granted(parsed, client.registration.scopes)
+    if scopes is None:
+        raise Refused("invalid_scope", "the requested scope exceeds what the client may hold")
+    return scopes
+
+
+@post("/oauth/token", status_code=200)
+async def issue_token(request: Request[Any, Any, Any]) -> Response[bytes]:
+    authority: Authority = request.app.state.authority
+    params = await read_params(request)
+    grant = _decode(params)
+    client = await authenticate_client(authority, request, params)
+    grant_type = params["grant_type"]
+    if not client.allows(grant_type):
+        raise Refused("unauthorized_client", f"the client may not use {grant_type}")
+    metadata = request_metadata(request, client.client_id)
+    response: tokens.TokenResponse
+    match grant:
+        case ClientCredentialsRequest():
+            if not client.confidential:
+                raise Refused(
+                    "unauthorized_client", "client_credentials needs a confidential client"
+                )
+            issued = tokens.Grant(
+                client=client, grant_type=grant_type, scopes=_scopes(client, grant.scope)
+            )
+            response = await tokens.issue(authority, issued, metadata)
+        case AuthorizationCodeRequest():
+            response = await tokens.redeem_code(
+                authority,
+                client,
+                grant.code,
+                redirect_uri=grant.redirect_uri,
+                code_verifier=grant.code_verifier,
+                metadata=metadata,
+            )
+        case RefreshTokenRequest():
+            requested = parse_scope(grant.scope)
+            if requested is None:
+                raise Refused("invalid_scope", "malformed scope")
+            response = await tokens.refresh(
+                authority, client, grant.refresh_token, requested, metadata
+            )
+        case PasswordRequest():
+            response = await _password_grant(authority, request, client, grant, metadata)
+    return Response(_encoder.encode(response), media_type="application/json", headers=NO_STORE)
+
+
+async def _password_grant(
+    authority: Authority,
+    request: Request[Any, Any, Any],
+    client: ClientRecord,
+    grant: PasswordRequest,
+    metadata: Metadata,
+) -> tokens.TokenResponse:
+    """RFC 6749 4.3, a per-client opt-in for service accounts and scripts (see DESIGN.md)."""
+    scopes = _scopes(client, grant.scope)
+    outcome = await sign_in(
+        authority.pool,
+        authority.group,
+        authority.sealer,
+        username=grant.username,
+        password=grant.password,
+        otp_code=request.headers.get("x-otp-code"),
+        method="password_grant",
+        metadata=metadata,
+        client_id=client.client_id,
+    )
+    if outcome.user_id is None:
+        reason = getattr(outcome.event, "reason", "invalid_credentials")
+        code, description = _LOGIN_REFUSALS[reason]
+        raise Refused(code, description, retry_after=outcome.retry_after)
+    issued = tokens.Grant(
+        client=client,
+        grant_type="password",
+        scopes=scopes,
+        subject=outcome.user_id,
+        auth_time=utcnow(),
+        with_refresh=client.allows("refresh_token"),
+    )
+    return await tokens.issue(authority, issued, metadata)

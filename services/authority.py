@@ -1,0 +1,75 @@
+"""The authorization server's shared handles: store, lookups, keys and secrets, built once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import asyncpg
+
+from infra.config import Settings
+from infra.crypto.digests import SecretHasher
+from infra.crypto.master_key import derive_key, load_master_key
+from infra.crypto.sealing import Sealer
+from infra.postgres.batching import GroupCommit
+from infra.postgres.event_store import EventStore
+from projections import inline_statements
+from services.clients import ClientDirectory
+from services.introspection import TokenLookup
+from services.keys import KeyRing, ensure_keys, load_keys
+
+__all__ = ["Authority", "open_authority"]
+
+# How often each process looks for rotated signing keys.
+KEY_REFRESH_S: Final = 5.0
+
+
+@dataclass(slots=True)
+class Authority:
+    settings: Settings
+    pool: asyncpg.Pool
+    store: EventStore
+    group: GroupCommit
+    clients: ClientDirectory
+    tokens: TokenLookup
+    hasher: SecretHasher
+    sealer: Sealer
+    csrf_key: bytes
+    keys: KeyRing
+
+    @property
+    def issuer(self) -> str:
+        return self.settings.issuer_url
+
+    async def refresh_keys_forever(self) -> None:
+        while True:
+            await asyncio.sleep(KEY_REFRESH_S)
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                self.keys = await load_keys(self.pool, self.sealer)
+
+
+async def open_authority(
+    settings: Settings, pool: asyncpg.Pool, on_commit: Callable[[], None] | None = None
+) -> Authority:
+    master = load_master_key(
+        settings.master_key, Path(settings.data_dir).expanduser() / "master.key"
+    )
+    sealer = Sealer({"k1": derive_key(master, "seal:k1")}, current="k1")
+    store = EventStore(pool, inline=inline_statements, on_commit=on_commit)
+    await ensure_keys(pool, store, sealer)
+    return Authority(
+        settings=settings,
+        pool=pool,
+        store=store,
+        group=GroupCommit(store),
+        clients=ClientDirectory(pool),
+        tokens=TokenLookup(pool),
+        hasher=SecretHasher(derive_key(master, "client-secret-digest")),
+        sealer=sealer,
+        csrf_key=derive_key(master, "csrf"),
+        keys=await load_keys(pool, sealer),
+    )

@@ -1,0 +1,62 @@
+"""The one place a command becomes appended events: read, fold, decide, append, retry."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from domain.decider import Decider, fold
+from infra.postgres.event_store import ConcurrencyError, EventStore, StreamHead
+from schemas.envelope import Metadata, NewEvent
+from schemas.events import Event
+
+__all__ = ["ATTEMPTS", "execute", "load", "new_events", "utcnow"]
+
+C = TypeVar("C")
+E = TypeVar("E", bound=Event)
+S = TypeVar("S")
+
+# Re-deciding is safe (decide is pure); contention on one stream settles within a few rounds.
+ATTEMPTS = 8
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_events(events: Sequence[Event], metadata: Metadata, now: datetime) -> list[NewEvent]:
+    return [
+        NewEvent(event=event, event_id=uuid.uuid4(), occurred_at=now, metadata=metadata)
+        for event in events
+    ]
+
+
+async def load(
+    store: EventStore, decider: Decider[C, E, S], stream_id: str
+) -> tuple[S, StreamHead]:
+    """A stream's current state and head, folded from its history."""
+    history, head = await store.read_stream(stream_id)
+    return fold(decider, [recorded.event for recorded in history]), head  # type: ignore[misc]
+
+
+async def execute(
+    store: EventStore,
+    decider: Decider[C, E, S],
+    stream_id: str,
+    command: C,
+    metadata: Metadata,
+) -> Sequence[E]:
+    """Decide `command` against the stream and append what it decided; returns those events."""
+    for _ in range(ATTEMPTS):
+        state, head = await load(store, decider, stream_id)
+        events = decider.decide(command, state)
+        if not events:
+            return events
+        try:
+            await store.append(stream_id, head, new_events(events, metadata, utcnow()))
+        except ConcurrencyError:
+            continue
+        return events
+    raise ConcurrencyError([stream_id])

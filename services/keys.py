@@ -1,0 +1,122 @@
+"""Token signing keys: created, sealed, rotated, and published as a JWKS (RFC 7517).
+
+Access tokens are signed with ES256 (fast, small); ID tokens with RS256, which OpenID
+Connect requires every provider to offer. A rotation makes a new pair current; the retired
+keys stay in the JWKS until every token they signed has expired.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+import asyncpg
+import msgspec
+
+from infra.crypto.jwt import Algorithm, SigningKey
+from infra.crypto.sealing import Sealer
+from infra.postgres import Connection
+from infra.postgres.event_store import NEW_STREAM, EventStore, StreamAppend, StreamHead
+from schemas.envelope import Metadata
+from schemas.events import Event, Sealed, SigningKeyActivated, SigningKeyRetired
+from services.commands import new_events, utcnow
+
+__all__ = ["ACCESS_ALG", "ID_TOKEN_ALG", "KeyRing", "ensure_keys", "load_keys", "rotate_keys"]
+
+ACCESS_ALG: Final[Algorithm] = "ES256"
+ID_TOKEN_ALG: Final[Algorithm] = "RS256"
+# Longest access/ID token lifetime a client may configure: a retired key is published this long.
+PUBLISH_RETIRED_FOR: Final = timedelta(hours=24)
+_KEYS_LOCK: Final = 0x6B6C_6B79  # "klky": one rotation at a time across replicas
+
+_SELECT: Final = """
+SELECT kid, alg, sealed_private, public_jwk, retired_at FROM signing_keys
+WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRing:
+    """The keys that sign now (one per algorithm) and every key still published."""
+
+    signing: dict[str, SigningKey]
+    published: list[dict[str, str]]
+
+    def signer(self, alg: Algorithm) -> SigningKey:
+        return self.signing[alg]
+
+    @property
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        return {"keys": self.published}
+
+
+def _context(kid: str) -> str:
+    return f"signing_key:{kid}"
+
+
+async def load_keys(pool: asyncpg.Pool, sealer: Sealer, now: datetime | None = None) -> KeyRing:
+    now = now or utcnow()
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(_SELECT, now - PUBLISH_RETIRED_FOR)
+    signing: dict[str, SigningKey] = {}
+    published: list[dict[str, str]] = []
+    for row in rows:
+        published.append(msgspec.json.decode(row["public_jwk"], type=dict[str, str]))
+        if row["retired_at"] is None and row["alg"] not in signing:
+            pem = sealer.open(Sealed(row["sealed_private"]), context=_context(row["kid"]))
+            signing[row["alg"]] = SigningKey.from_pem(row["kid"], row["alg"], pem)
+    return KeyRing(signing=signing, published=published)
+
+
+async def rotate_keys(
+    pool: asyncpg.Pool, store: EventStore, sealer: Sealer, *, only_if_missing: bool = False
+) -> list[str]:
+    """Make a fresh ES256 + RS256 pair current and retire the previous ones; returns new kids."""
+    now = utcnow()
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _KEYS_LOCK)
+        current = await conn.fetch("SELECT kid FROM signing_keys WHERE retired_at IS NULL")
+        if only_if_missing and current:
+            return []
+        appends: list[StreamAppend] = []
+        for row in current:
+            kid = row["kid"]
+            await conn.execute("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1", kid, now)
+            head = await _head(conn, f"signing_key-{kid}")
+            appends.append(_append(kid, head, SigningKeyRetired(kid=kid), now))
+        kids = []
+        for alg in (ACCESS_ALG, ID_TOKEN_ALG):
+            key = SigningKey.generate(alg, f"{alg.lower()}-{uuid.uuid4().hex[:16]}")
+            public = msgspec.json.encode(key.public_jwk()).decode()
+            sealed = sealer.seal(key.private_pem(), context=_context(key.kid))
+            await conn.execute(
+                "INSERT INTO signing_keys (kid, alg, sealed_private, public_jwk, created_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                key.kid, alg, sealed, public, now,
+            )  # fmt: skip
+            event = SigningKeyActivated(kid=key.kid, alg=alg, public_jwk=public)
+            appends.append(_append(key.kid, NEW_STREAM, event, now))
+            kids.append(key.kid)
+        await store.append_all(appends, conn=conn)
+    store.committed()
+    return kids
+
+
+async def _head(conn: Connection, stream_id: str) -> StreamHead:
+    row = await conn.fetchrow(
+        "SELECT stream_version, hash FROM events WHERE stream_id = $1"
+        " ORDER BY stream_version DESC LIMIT 1",
+        stream_id,
+    )
+    return NEW_STREAM if row is None else StreamHead(row["stream_version"], row["hash"])
+
+
+def _append(kid: str, head: StreamHead, event: Event, now: datetime) -> StreamAppend:
+    return StreamAppend(f"signing_key-{kid}", head, new_events([event], Metadata(), now))
+
+
+async def ensure_keys(pool: asyncpg.Pool, store: EventStore, sealer: Sealer) -> None:
+    """On first start, create the first pair (a no-op once keys exist)."""
+    await rotate_keys(pool, store, sealer, only_if_missing=True)
