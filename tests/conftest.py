@@ -25,7 +25,6 @@ from infra.nats_bus import EventBus
 from infra.postgres.event_store import EventStore
 from services.servers import prepare_database
 
-
 # The suite's own root secret (production keys come from KEYLEDGER_MASTER_KEY or master.key).
 TEST_MASTER_KEY = base64.b64encode(b"keyledger test suite master key!").decode()
 
