@@ -10,6 +10,7 @@ import asyncpg
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException
 
 from infra.config import Settings, load_settings
 from infra.logging import configure_logging
@@ -33,6 +34,8 @@ log = structlog.get_logger(__name__)
 
 
 async def _log_exception(exception: BaseException, _scope: object) -> None:
+    if isinstance(exception, Refused | HTTPException):
+        return  # an answer to the caller, not a fault
     log.error("unhandled_exception", exc_info=exception)
 
 
