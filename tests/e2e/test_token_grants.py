@@ -133,7 +133,8 @@ async def test_fifty_concurrent_redemptions_issue_exactly_one_token_set(
     assert statuses == [200] + [400] * 49
     async with pool.acquire() as conn:
         redeemed = await conn.fetchval(
-            "SELECT count(*) FROM events WHERE stream_id = $1 AND event_type = 'authorization_code_redeemed'",
+            "SELECT count(*) FROM events"
+            " WHERE stream_id = $1 AND event_type = 'authorization_code_redeemed'",
             f"authorization-{token_digest(code)}",
         )
     assert redeemed == 1
@@ -176,7 +177,8 @@ async def test_refresh_rotates_and_fifty_concurrent_refreshes_let_one_win_and_re
     async with pool.acquire() as conn:
         reuse = await conn.fetchval(
             "SELECT count(*) FROM events WHERE event_type = 'refresh_token_reuse_detected'"
-            " AND stream_id = (SELECT 'token_family-' || family_id FROM token_state WHERE token_digest = $1)",
+            " AND stream_id = (SELECT 'token_family-' || family_id"
+            "                  FROM token_state WHERE token_digest = $1)",
             token_digest(second["refresh_token"]),
         )
     assert reuse == 1
