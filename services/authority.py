@@ -49,7 +49,7 @@ class Authority:
         while True:
             await asyncio.sleep(KEY_REFRESH_S)
             with contextlib.suppress(OSError, asyncpg.PostgresError):
-                self.keys = await load_keys(self.pool, self.sealer)
+                self.keys = await load_keys(self.pool, self.sealer, known=self.keys)
 
 
 async def open_authority(

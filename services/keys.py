@@ -56,8 +56,12 @@ def _context(kid: str) -> str:
     return f"signing_key:{kid}"
 
 
-async def load_keys(pool: asyncpg.Pool, sealer: Sealer, now: datetime | None = None) -> KeyRing:
+async def load_keys(
+    pool: asyncpg.Pool, sealer: Sealer, now: datetime | None = None, known: KeyRing | None = None
+) -> KeyRing:
+    """The current ring; with `known`, signing keys already loaded are reused (no re-parsing)."""
     now = now or utcnow()
+    loaded = {key.kid: key for key in known.signing.values()} if known else {}
     async with pool.acquire() as conn:
         rows = await conn.fetch(_SELECT, now - PUBLISH_RETIRED_FOR)
     signing: dict[str, SigningKey] = {}
@@ -65,8 +69,11 @@ async def load_keys(pool: asyncpg.Pool, sealer: Sealer, now: datetime | None = N
     for row in rows:
         published.append(msgspec.json.decode(row["public_jwk"], type=dict[str, str]))
         if row["retired_at"] is None and row["alg"] not in signing:
-            pem = sealer.open(Sealed(row["sealed_private"]), context=_context(row["kid"]))
-            signing[row["alg"]] = SigningKey.from_pem(row["kid"], row["alg"], pem)
+            key = loaded.get(row["kid"])
+            if key is None:
+                pem = sealer.open(Sealed(row["sealed_private"]), context=_context(row["kid"]))
+                key = SigningKey.from_pem(row["kid"], row["alg"], pem)
+            signing[row["alg"]] = key
     return KeyRing(signing=signing, published=published)
 
 

@@ -22,46 +22,59 @@ V = TypeVar("V")
 
 
 class Batcher(Generic[T, R]):
-    """Runs `run(items)` over whatever is queued; each caller gets its own result back."""
+    """Runs `run(items)` over whatever is queued; each caller gets its own result back.
+
+    Up to `in_flight` batches run at once, so one slow round trip does not hold up the
+    next; batches form only when every slot is busy.
+    """
 
     def __init__(
-        self, run: Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]], max_batch: int
+        self,
+        run: Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]],
+        max_batch: int,
+        in_flight: int = 2,
     ) -> None:
         self._run = run
         self._max_batch = max_batch
+        self._in_flight = in_flight
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush())
+        self._start()
         return await future
 
-    async def _flush(self) -> None:
+    def _start(self) -> None:
+        while self._pending and len(self._running) < self._in_flight:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            task = asyncio.create_task(self._flush(batch))
+            self._running.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._start()
+
+    async def _flush(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
-            while self._pending:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-                try:
-                    results = await self._run([item for item, _ in batch])
-                except Exception as error:  # noqa: BLE001 (handed to every waiting caller)
-                    results = [error] * len(batch)
-                except BaseException:
-                    # Cancelled (shutdown): nobody waiting may hang.
-                    for _, future in batch + self._pending:
-                        future.cancel()
-                    raise
-                for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():
-                        continue  # the caller went away; the work was done regardless
-                    if isinstance(result, BaseException):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
-        finally:
-            self._flusher = None
+            results = await self._run([item for item, _ in batch])
+        except Exception as error:  # noqa: BLE001 (handed to every waiting caller)
+            results = [error] * len(batch)
+        except BaseException:
+            # Cancelled (shutdown): nobody waiting may hang.
+            for _, future in batch:
+                future.cancel()
+            raise
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue  # the caller went away; the work was done regardless
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
 
 class GroupCommit:

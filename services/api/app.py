@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
@@ -16,8 +15,10 @@ from infra.config import Settings, load_settings
 from infra.logging import configure_logging
 from infra.nats_bus import EventBus
 from infra.postgres.notify import Notifier
+from infra.postgres.pool import create_request_pool
 from services.api.errors import refused_handler
 from services.api.health import HealthController
+from services.api.management import management_router
 from services.api.metrics import metrics
 from services.api.oauth.introspection import introspect_token
 from services.api.oauth.metadata import jwks, openid_configuration, server_metadata
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(database_url, min_size=2, max_size=settings.db_pool_size)
+        pool = await create_request_pool(database_url, settings.db_pool_size)
         bus = await EventBus.connect(
             nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
             name="keyledger-api",
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             jwks,
             userinfo,
             userinfo_post,
+            management_router(),
         ],
         exception_handlers={Refused: refused_handler},
         lifespan=[lifespan],
