@@ -24,7 +24,7 @@ _SECRET_KEY = re.compile(
 # refresh tokens, Basic/Bearer credentials, and URL query parameters named like secrets.
 _SECRET_VALUE = re.compile(
     r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"
-    r"|\bkl_[a-z]+_[A-Za-z0-9_-]{16,}"
+    r"|\bkl(?:[a-z]|_[a-z]+)_[A-Za-z0-9_-]{16,}"
     r"|\b(?:Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+"
     r"|(?P<param>[?&](code|token|access_token|refresh_token|client_secret|password|code_verifier)=)"
     r"[^&\s\"']+",

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -95,11 +96,17 @@ def live_server(settings: Settings) -> Iterator[str]:
         "KEYLEDGER_MASTER_KEY": settings.master_key or "",
         "KEYLEDGER_DATA_DIR": settings.data_dir,
         "KEYLEDGER_ISSUER": base,
+        # Everything the server says is kept, for the test that no secret reaches a log.
+        "KEYLEDGER_LOG_LEVEL": "debug",
+        "KEYLEDGER_LOG_FORMAT": "json",
     }
+    log = open(server_log_path(settings), "ab")  # noqa: SIM115 (closed with the server)
     process = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "serve", "--port", str(port), "--workers", "1"],
         env=env,
         start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -122,6 +129,11 @@ def live_server(settings: Settings) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        log.close()
+
+
+def server_log_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "serve.log"
 
 
 async def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]

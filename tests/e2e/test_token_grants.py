@@ -30,6 +30,18 @@ async def issue_code(
     scopes: tuple[str, ...],
     nonce: str | None = None,
 ) -> str:
+    challenge = challenge_s256(VERIFIER)
+    return await issue_code_with_challenge(authority, client_id, user_id, scopes, challenge, nonce)
+
+
+async def issue_code_with_challenge(
+    authority: Authority,
+    client_id: str,
+    user_id: str,
+    scopes: tuple[str, ...],
+    challenge: str,
+    nonce: str | None = None,
+) -> str:
     """What the consent page does on approval: a code recorded as its digest."""
     code = new_token("klc_")
     now = utcnow()
@@ -39,7 +51,7 @@ async def issue_code(
         user_id=user_id,
         redirect_uri=REDIRECT,
         scopes=scopes,
-        code_challenge=challenge_s256(VERIFIER),
+        code_challenge=challenge,
         expires_at=now + timedelta(seconds=60),
         auth_time=now,
         nonce=nonce,
