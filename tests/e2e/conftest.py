@@ -100,7 +100,7 @@ def live_server(settings: Settings) -> Iterator[str]:
         "KEYLEDGER_LOG_LEVEL": "debug",
         "KEYLEDGER_LOG_FORMAT": "json",
     }
-    log = open(server_log_path(settings), "ab")  # noqa: SIM115 (closed with the server)
+    log = server_log_path(settings).open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "serve", "--port", str(port), "--workers", "1"],
         env=env,

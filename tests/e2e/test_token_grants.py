@@ -31,7 +31,9 @@ async def issue_code(
     nonce: str | None = None,
 ) -> str:
     challenge = challenge_s256(VERIFIER)
-    return await issue_code_with_challenge(authority, client_id, user_id, scopes, challenge, nonce)
+    return await issue_code_with_challenge(
+        authority, client_id, user_id, scopes, challenge, nonce=nonce
+    )
 
 
 async def issue_code_with_challenge(
@@ -40,6 +42,7 @@ async def issue_code_with_challenge(
     user_id: str,
     scopes: tuple[str, ...],
     challenge: str,
+    *,
     nonce: str | None = None,
 ) -> str:
     """What the consent page does on approval: a code recorded as its digest."""
