@@ -15,9 +15,13 @@ import asyncpg
 import msgspec
 
 from infra.config import ConfigError, Settings, load_settings
+from infra.crypto.sealing import SealError
 from infra.logging import configure_logging
+from infra.postgres.notify import Notifier
 from projections import ASYNC, BY_NAME
 from schemas.jsonschema import events_schema
+from services.admin_cli import Body, add_admin_commands
+from services.authority import open_authority
 from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
 from services.servers import Servers, prepare_database, prepare_stream, start_servers
@@ -64,6 +68,28 @@ def _with_pool(
         servers.stop()
 
 
+def _with_authority(args: argparse.Namespace, body: Body) -> int:
+    """Run `body` with an Authority built exactly as `keyledger serve` builds its own."""
+    settings = _settings(args)
+
+    async def with_authority(pool: asyncpg.Pool) -> int:
+        # The running server's followers wake on NOTIFY, not only on their next poll.
+        notifier = Notifier(pool)
+        try:
+            return await body(await open_authority(settings, pool, on_commit=notifier.poke))
+        except SealError:
+            print(
+                "keyledger: this master key does not open the database's signing keys; use the"
+                " server's KEYLEDGER_MASTER_KEY or --data-dir",
+                file=sys.stderr,
+            )
+            return 2
+        finally:
+            await notifier.close()
+
+    return _with_pool(args, with_authority)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     # Imported here: only `serve` needs the HTTP server.
     from granian import Granian  # noqa: PLC0415
@@ -77,10 +103,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     assert resolved.nats_url is not None
     _run(prepare_database(resolved.database_url))
     _run(prepare_stream(resolved))
+    # API workers and the worker process read their settings from the environment: they
+    # must see the command line's too, or they would use another data dir (another
+    # master.key) and another issuer URL than this process and the admin CLI.
     env = {
         **os.environ,
         "KEYLEDGER_DATABASE_URL": resolved.database_url,
         "KEYLEDGER_NATS_URL": resolved.nats_url,
+        "KEYLEDGER_DATA_DIR": resolved.data_dir,
+        "KEYLEDGER_HOST": resolved.host,
+        "KEYLEDGER_PORT": str(resolved.port),
     }
     os.environ.update(env)
     worker = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], env=env)
@@ -215,6 +247,7 @@ def _parser() -> argparse.ArgumentParser:
     schema_commands.add_parser("events", help="JSON Schema of published events").set_defaults(
         handler=cmd_schema_events
     )
+    add_admin_commands(commands, _with_authority)
     return parser
 
 

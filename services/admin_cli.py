@@ -1,0 +1,297 @@
+"""`keyledger clients|users|keys`: administration from a shell, one function per subcommand.
+
+Each command runs against the same database and master key as `keyledger serve` (the
+runner from services.cli builds the Authority exactly as the server does). Exit codes:
+0 done, 1 refused (unknown client or user, taken username, a change that does not apply),
+2 bad arguments. Secrets go to stdout once and nowhere else; passwords come from stdin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, Final
+
+import msgspec
+
+from schemas.envelope import Metadata
+from schemas.http.management import (
+    ClientCreated,
+    ClientRegistrationRequest,
+    ClientSummary,
+    UserCreation,
+    UserUpdated,
+)
+from services import administration
+from services.administration import StatusAction
+from services.authority import Authority
+from services.refusals import Refused
+
+__all__ = ["Body", "Runner", "add_admin_commands"]
+
+Body = Callable[[Authority], Coroutine[Any, Any, int]]
+# Runs a body against the configured Authority and returns its exit code (services.cli).
+Runner = Callable[[argparse.Namespace, Body], int]
+
+METADATA: Final = Metadata(actor="admin", actor_id="cli")
+_SHOWN_ONCE: Final = "(shown once: store it now, it cannot be read back)"
+
+
+class UsageError(Exception):
+    """Arguments that cannot work; reported before any server is started (exit 2)."""
+
+
+def _emit(args: argparse.Namespace, answer: msgspec.Struct, human: list[str]) -> None:
+    text = msgspec.json.encode(answer).decode() if args.json else "\n".join(human)
+    sys.stdout.write(text + "\n")
+
+
+def _complain(message: str) -> None:
+    sys.stderr.write(f"keyledger: {message}\n")
+
+
+def _guarded(body: Body) -> Body:
+    """A refusal becomes one line on stderr and exit 1 (2 for an invalid value)."""
+
+    async def run(authority: Authority) -> int:
+        try:
+            return await body(authority)
+        except Refused as refused:
+            _complain(refused.description)
+            return 2 if refused.reason == "invalid_request" else 1
+
+    return run
+
+
+def _read_password() -> str:
+    """The password from stdin, minus one trailing newline: never from argv (ps, history)."""
+    text = sys.stdin.read()
+    password = text.removesuffix("\n").removesuffix("\r")
+    if not password:
+        raise UsageError("no password on stdin")
+    return password
+
+
+def _scope_reason(text: str) -> tuple[str, str]:
+    scope, sep, reason = text.partition("=")
+    if not sep or not scope or not reason:
+        raise argparse.ArgumentTypeError(f"expected SCOPE=TEXT, got {text!r}")
+    return scope, reason
+
+
+def cmd_clients_create(args: argparse.Namespace, run: Runner) -> int:
+    request = ClientRegistrationRequest(
+        name=args.name,
+        grant_types=tuple(args.grant_types),
+        scopes=tuple(args.scopes),
+        redirect_uris=tuple(args.redirect_uris),
+        confidential=not args.public,
+        require_pkce=args.require_pkce,
+        token_format="opaque" if args.opaque else "jwt",
+        access_token_ttl=args.access_ttl,
+        refresh_token_ttl=args.refresh_ttl,
+        scope_reasons=dict(args.scope_reasons),
+        review_scopes=tuple(args.review_scopes),
+    )
+    problems = administration.registration_of(request).problems()
+    if problems:
+        raise UsageError("; ".join(problems))
+
+    async def body(authority: Authority) -> int:
+        created: ClientCreated = await administration.create_client(authority, request, METADATA)
+        human = [f"client_id: {created.client_id}"]
+        if created.client_secret is not None:
+            human.append(f"client_secret: {created.client_secret}  {_SHOWN_ONCE}")
+        _emit(args, created, human)
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def _describe(client: ClientSummary) -> str:
+    kind = "confidential" if client.confidential else "public"
+    grants = ",".join(client.grant_types)
+    return f"{client.client_id}  {client.status:<9}  {kind:<12}  {grants:<40}  {client.name}"
+
+
+def cmd_clients_list(args: argparse.Namespace, run: Runner) -> int:
+    async def body(authority: Authority) -> int:
+        listing = await administration.list_clients(authority)
+        _emit(args, listing, [_describe(client) for client in listing.clients] or ["no clients"])
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def cmd_clients_rotate_secret(args: argparse.Namespace, run: Runner) -> int:
+    async def body(authority: Authority) -> int:
+        rotated = await administration.rotate_client_secret(
+            authority, args.client_id, args.overlap, METADATA
+        )
+        _emit(args, rotated, [f"client_secret: {rotated.client_secret}  {_SHOWN_ONCE}"])
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def cmd_clients_status(args: argparse.Namespace, run: Runner, action: StatusAction) -> int:
+    async def body(authority: Authority) -> int:
+        client = await administration.change_client_status(
+            authority, args.client_id, action, args.reason, METADATA
+        )
+        _emit(args, client, [f"{client.client_id} is now {client.status}"])
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def cmd_users_create(args: argparse.Namespace, run: Runner) -> int:
+    request = UserCreation(
+        username=args.username,
+        password=_read_password(),
+        otp=args.otp,
+        service_account=args.service_account,
+        password_ttl_days=args.password_ttl_days,
+    )
+
+    async def body(authority: Authority) -> int:
+        created = await administration.create_user(authority, request, METADATA)
+        human = [f"user_id: {created.user_id}"]
+        if created.otp_uri is not None:
+            human += [f"otp_secret: {created.otp_secret}  {_SHOWN_ONCE}", created.otp_uri]
+        _emit(args, created, human)
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def cmd_users_set_password(args: argparse.Namespace, run: Runner) -> int:
+    password = _read_password()
+
+    async def body(authority: Authority) -> int:
+        user_id = await administration.change_password(
+            authority, args.username, password, args.password_ttl_days, METADATA
+        )
+        _emit(args, UserUpdated(user_id=user_id, username=args.username), ["password changed"])
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def cmd_users_enable_otp(args: argparse.Namespace, run: Runner) -> int:
+    async def body(authority: Authority) -> int:
+        enrolled = await administration.enrol_otp(authority, args.username, METADATA)
+        human = [f"otp_secret: {enrolled.otp_secret}  {_SHOWN_ONCE}", enrolled.otp_uri]
+        _emit(args, enrolled, human)
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def cmd_users_disable(args: argparse.Namespace, run: Runner) -> int:
+    async def body(authority: Authority) -> int:
+        user_id = await administration.disable_user(authority, args.username, args.reason, METADATA)
+        _emit(args, UserUpdated(user_id=user_id, username=args.username), ["user disabled"])
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def cmd_keys_rotate(args: argparse.Namespace, run: Runner) -> int:
+    async def body(authority: Authority) -> int:
+        rotated = await administration.rotate_signing_keys(authority)
+        _emit(args, rotated, [f"new signing key: {kid}" for kid in rotated.kids])
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def _handler(
+    command: Callable[..., int], run: Runner, **bound: Any
+) -> Callable[[argparse.Namespace], int]:
+    def handle(args: argparse.Namespace) -> int:
+        try:
+            code: int = command(args, run=run, **bound)
+        except UsageError as error:
+            _complain(str(error))
+            return 2
+        return code
+
+    return handle
+
+
+def _leaf(
+    group: Any, name: str, help_: str, handler: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = group.add_parser(name, help=help_)
+    parser.set_defaults(handler=handler)
+    parser.add_argument("--data-dir", help="where embedded servers keep their data")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def _add_clients(commands: Any, run: Runner) -> None:
+    group = commands.add_parser("clients", help="register and manage OAuth clients")
+    actions = group.add_subparsers(dest="action", required=True)
+    create = _leaf(actions, "create", "register a client", _handler(cmd_clients_create, run))
+    create.add_argument("--name", required=True)
+    create.add_argument("--grant-type", dest="grant_types", action="append", required=True)
+    create.add_argument("--scope", dest="scopes", action="append", default=[])
+    create.add_argument("--redirect-uri", dest="redirect_uris", action="append", default=[])
+    create.add_argument("--public", action="store_true", help="no secret; PKCE required")
+    create.add_argument("--require-pkce", action=argparse.BooleanOptionalAction, default=True)
+    create.add_argument("--access-ttl", type=int, default=3600, metavar="SECONDS")
+    create.add_argument("--refresh-ttl", type=int, default=2_592_000, metavar="SECONDS")
+    create.add_argument("--opaque", action="store_true", help="opaque access tokens, not JWTs")
+    create.add_argument(
+        "--scope-reason", dest="scope_reasons", action="append", default=[], type=_scope_reason,
+        metavar="SCOPE=TEXT", help="why the client needs a scope (shown on consent)",
+    )  # fmt: skip
+    create.add_argument("--review-scope", dest="review_scopes", action="append", default=[])
+    _leaf(actions, "list", "list clients (never secrets)", _handler(cmd_clients_list, run))
+    rotate = _leaf(
+        actions, "rotate-secret", "issue a new secret", _handler(cmd_clients_rotate_secret, run)
+    )
+    rotate.add_argument("client_id")
+    rotate.add_argument(
+        "--overlap", type=int, metavar="SECONDS", help="how long the old secret keeps working"
+    )
+    statuses: tuple[StatusAction, ...] = ("suspend", "reinstate", "ban")
+    for action in statuses:
+        handler = _handler(cmd_clients_status, run, action=action)
+        change = _leaf(actions, action, f"{action} a client", handler)
+        change.add_argument("client_id")
+        change.add_argument("--reason", default="")
+
+
+def _add_users(commands: Any, run: Runner) -> None:
+    group = commands.add_parser("users", help="create and manage user accounts")
+    actions = group.add_subparsers(dest="action", required=True)
+    create = _leaf(actions, "create", "create a user", _handler(cmd_users_create, run))
+    password = _leaf(
+        actions, "set-password", "replace a password", _handler(cmd_users_set_password, run)
+    )
+    for parser in (create, password):
+        parser.add_argument("--username", required=True)
+        parser.add_argument(
+            "--password-stdin", action="store_true", required=True,
+            help="read the password from stdin (one trailing newline is dropped)",
+        )  # fmt: skip
+        parser.add_argument("--password-ttl-days", type=int, metavar="D")
+    create.add_argument("--otp", action="store_true", help="enrol TOTP and print its URI")
+    create.add_argument("--service-account", action="store_true")
+    otp = _leaf(actions, "enable-otp", "enrol TOTP", _handler(cmd_users_enable_otp, run))
+    otp.add_argument("--username", required=True)
+    disable = _leaf(actions, "disable", "disable a user", _handler(cmd_users_disable, run))
+    disable.add_argument("--username", required=True)
+    disable.add_argument("--reason", default="")
+
+
+def add_admin_commands(commands: Any, run: Runner) -> None:
+    """Add `clients`, `users` and `keys` to the `keyledger` subcommands."""
+    _add_clients(commands, run)
+    _add_users(commands, run)
+    keys = commands.add_parser("keys", help="token signing keys")
+    actions = keys.add_subparsers(dest="action", required=True)
+    _leaf(actions, "rotate", "make a new key pair current", _handler(cmd_keys_rotate, run))

@@ -1,0 +1,35 @@
+"""Management request bodies: JSON decoded into one Struct, or refused as `invalid_request`."""
+
+from __future__ import annotations
+
+from typing import Any, Final, TypeVar
+
+import msgspec
+from litestar import Request
+
+from services.refusals import Refused
+
+__all__ = ["read_body"]
+
+T = TypeVar("T")
+
+_MAX_BODY: Final = 64 * 1024
+
+
+async def read_body(request: Request[Any, Any, Any], into: type[T], *, optional: bool = False) -> T:
+    """The body as `into`; an `optional` body may be empty, meaning every field's default."""
+    body = await request.body()
+    if len(body) > _MAX_BODY:
+        raise Refused("invalid_request", "request body too large")
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if optional and not body.strip():
+        body = b"{}"
+    elif content_type not in ("application/json", ""):
+        raise Refused("invalid_request", "send the body as application/json")
+    try:
+        return msgspec.json.decode(body, type=into)
+    except msgspec.ValidationError as error:
+        message = str(error).replace("`$.", "`").replace("Object missing required field", "missing")
+        raise Refused("invalid_request", message) from None
+    except msgspec.DecodeError:
+        raise Refused("invalid_request", "the body is not valid JSON") from None

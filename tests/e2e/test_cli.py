@@ -1,0 +1,257 @@
+"""The admin CLI as a process, on the suite's database and master key, seen by the real app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from domain.policies.totp import key_from_b32, totp
+from infra.config import Settings
+from tests.e2e.conftest import free_port
+
+pytestmark = pytest.mark.asyncio
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        assert self.code == 0, self.stderr
+        return json.loads(self.stdout)
+
+
+def _bare_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("KEYLEDGER_")}
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    """What an operator exports to administer the suite's server: its database and key."""
+    return {
+        **_bare_env(),
+        "KEYLEDGER_DATABASE_URL": settings.database_url or "",
+        "KEYLEDGER_MASTER_KEY": settings.master_key or "",
+        "KEYLEDGER_DATA_DIR": settings.data_dir,
+    }
+
+
+async def _cli(env: dict[str, str], command: str, *extra: str, stdin: str = "") -> Run:
+    """`keyledger <command> <extra...>`; `command` is split like a shell line."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.cli", *shlex.split(command), *extra,
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate(stdin.encode())
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+async def _token(
+    api: AsyncTestClient,  # type: ignore[type-arg]
+    client_id: str,
+    secret: str,
+    scope: str = "read",
+) -> str:
+    issued = await api.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=(client_id, secret),
+    )
+    assert issued.status_code == 200, issued.text
+    token: str = issued.json()["access_token"]
+    return token
+
+
+_CREATE_SERVICE = "clients create --grant-type client_credentials --scope read --json --name"
+
+
+async def test_client_created_by_the_cli_gets_tokens_from_the_server(
+    api: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+) -> None:
+    env = _env(settings)
+    created = (await _cli(env, f"{_CREATE_SERVICE} billing --scope write --access-ttl 600")).json()
+    assert set(created) == {"client_id", "client_secret"}
+
+    # Same database and same master key: the server verifies the secret the CLI digested.
+    issued = await api.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "read"},
+        auth=(created["client_id"], created["client_secret"]),
+    )
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["expires_in"] == 600
+
+    listing = (await _cli(env, "clients list --json")).json()
+    mine = [c for c in listing["clients"] if c["client_id"] == created["client_id"]]
+    assert mine and mine[0]["status"] == "active" and mine[0]["scopes"] == ["read", "write"]
+    assert created["client_secret"] not in json.dumps(listing)
+    assert "digest" not in json.dumps(listing)
+
+
+async def test_public_client_has_no_secret_and_bad_registrations_exit_2(
+    settings: Settings,
+) -> None:
+    env = _env(settings)
+    public = await _cli(
+        env,
+        "clients create --name spa --grant-type authorization_code --public --json"
+        " --redirect-uri https://app.example/cb --scope-reason 'read=to show your files'",
+    )
+    assert set(public.json()) == {"client_id"}
+
+    invalid = await _cli(env, "clients create --name x --grant-type implicit --json")
+    assert invalid.code == 2 and "grant types" in invalid.stderr and invalid.stdout == ""
+    missing = await _cli(env, "clients create --name x")
+    assert missing.code == 2  # argparse: --grant-type is required
+    malformed = await _cli(env, "clients create --name x --grant-type password --scope-reason x")
+    assert malformed.code == 2 and "SCOPE=TEXT" in malformed.stderr
+
+
+async def test_user_created_with_otp_signs_in_with_the_stdin_password_and_a_code(
+    api: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    make_client: Any,
+) -> None:
+    env, username = _env(settings), f"ada-{uuid.uuid4().hex[:8]}"
+    password = "correct horse battery staple"
+    created = await _cli(
+        env, f"users create --username {username} --password-stdin --otp --json",
+        stdin=password + "\n",
+    )  # fmt: skip
+    enrolment = created.json()
+    assert set(enrolment) == {"user_id", "otp_secret", "otp_uri"}
+    assert enrolment["otp_uri"].startswith("otpauth://totp/")
+    assert f"secret={enrolment['otp_secret']}" in enrolment["otp_uri"]
+    assert password not in created.stdout + created.stderr
+
+    # The password lost only its trailing newline; the seed was sealed under the server's key.
+    client = await make_client(grant_types=("password",), scopes=("read",))
+    signed_in = await api.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+        headers={"x-otp-code": totp(key_from_b32(enrolment["otp_secret"]), int(time.time()))},
+        auth=client.basic,
+    )
+    assert signed_in.status_code == 200, signed_in.text
+
+    create = f"users create --password-stdin --username {username}"
+    taken = await _cli(env, create, stdin=password)
+    assert taken.code == 1 and "taken" in taken.stderr
+    short = await _cli(env, f"{create}-2", stdin="short\n")
+    assert short.code == 2 and "at least" in short.stderr
+    empty = await _cli(env, f"{create}-3", stdin="\n")
+    assert empty.code == 2 and "no password" in empty.stderr
+
+    disabled = await _cli(env, f"users disable --username {username} --reason left --json")
+    assert disabled.json() == {"user_id": enrolment["user_id"], "username": username}
+    again = await _cli(env, f"users disable --username {username}")
+    assert again.code == 1 and "already disabled" in again.stderr
+    unknown = await _cli(env, "users enable-otp --username nobody-at-all")
+    assert unknown.code == 1 and "no user" in unknown.stderr
+
+
+async def test_suspending_a_client_from_the_cli_makes_its_tokens_inactive(
+    api: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    make_client: Any,
+) -> None:
+    env = _env(settings)
+    created = (await _cli(env, f"{_CREATE_SERVICE} batch")).json()
+    client_id, token = created["client_id"], await _token(api, **_credentials(created))
+    resource_server = await make_client(scopes=("keyledger:introspect",))
+
+    async def active() -> bool:
+        seen = await api.post(
+            "/oauth/introspect", data={"token": token}, auth=resource_server.basic
+        )
+        assert seen.status_code == 200
+        answer: bool = seen.json()["active"]
+        return answer
+
+    assert await active()
+    suspended = await _cli(env, f"clients suspend {client_id} --reason audit --json")
+    assert suspended.json()["status"] == "suspended"
+    assert not await active()
+
+    twice = await _cli(env, f"clients suspend {client_id}")
+    assert twice.code == 1 and "suspended" in twice.stderr
+    unknown = await _cli(env, f"clients ban {uuid.uuid4().hex}")
+    assert unknown.code == 1 and "no client" in unknown.stderr
+
+    reinstated = await _cli(env, f"clients reinstate {client_id} --json")
+    assert reinstated.json()["status"] == "active"
+    rotated = (await _cli(env, f"clients rotate-secret {client_id} --overlap 0 --json")).json()
+    assert rotated["client_secret"] != created["client_secret"]
+    await _token(api, client_id, rotated["client_secret"])
+
+
+def _credentials(created: dict[str, str]) -> dict[str, str]:
+    return {"client_id": created["client_id"], "secret": created["client_secret"]}
+
+
+async def test_keys_rotate_prints_the_new_key_ids(settings: Settings) -> None:
+    rotated = (await _cli(_env(settings), "keys rotate --json")).json()
+    assert [kid.split("-")[0] for kid in rotated["kids"]] == ["es256", "rs256"]
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, "keyledger serve exited during startup"
+        time.sleep(0.25)
+    raise AssertionError("keyledger serve did not become ready")
+
+
+async def test_cli_on_a_serving_data_dir_shares_its_key_and_leaves_its_postgres_running(
+    tmp_path: Path,
+) -> None:
+    """No configuration at all: the CLI attaches to serve's embedded Postgres and master.key."""
+    data_dir, port = tmp_path / "data", free_port()
+    base = f"http://127.0.0.1:{port}"
+    serve = f"serve --data-dir {data_dir} --port {port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", *shlex.split(serve)], env=_bare_env()
+    )
+    try:
+        await asyncio.to_thread(_wait_ready, base, server)
+        create = f"{_CREATE_SERVICE} local --data-dir {data_dir}"
+        created = (await _cli(_bare_env(), create)).json()
+        # The CLI has exited: the Postgres it attached to must still be serving.
+        async with httpx.AsyncClient(base_url=base) as http:
+            assert (await http.get("/readyz")).json()["postgres"] is True
+            issued = await http.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(created["client_id"], created["client_secret"]),
+            )
+        assert issued.status_code == 200, issued.text
+        assert issued.json()["access_token"]
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
