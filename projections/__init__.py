@@ -9,7 +9,16 @@ from projections import audit_trail, clients, token_state, users
 from projections.projection import Projection, Statement
 from schemas.envelope import RecordedEvent
 
-__all__ = ["ALL", "ASYNC", "BY_NAME", "INLINE", "Projection", "Statement", "inline_statements"]
+__all__ = [
+    "ALL",
+    "ASYNC",
+    "BY_NAME",
+    "INLINE",
+    "INLINE_BULK",
+    "Projection",
+    "Statement",
+    "inline_statements",
+]
 
 # Inline projections run in the append's transaction (state that must never lag).
 INLINE: Final[tuple[Projection, ...]] = (
@@ -19,6 +28,7 @@ INLINE: Final[tuple[Projection, ...]] = (
 )
 ASYNC: Final[tuple[Projection, ...]] = (audit_trail.PROJECTION,)
 ALL: Final = INLINE + ASYNC
+INLINE_BULK: Final = {**token_state.BULK}
 BY_NAME: Final = {projection.name: projection for projection in ALL}
 
 

@@ -23,7 +23,7 @@ from schemas.events import (
     to_snake_case,
 )
 
-__all__ = ["NAME", "PROJECTION", "consent_key", "statements"]
+__all__ = ["BULK", "NAME", "PROJECTION", "consent_key", "statements"]
 
 NAME: Final = "token_state"
 
@@ -42,7 +42,14 @@ _HANDLES: Final = (
 _ISSUE_ACCESS: Final = """
 INSERT INTO token_state (token_digest, kind, jti, family_id, client_id, subject, scopes,
                          workspace_id, grant_type, issued_at, expires_at)
-VALUES ($1, 'access', $2, $3, $4, $5, $6, $7, $8, $9, $10)
+VALUES ($1, 'access', $2, $3, $4, $5, string_to_array($6, ' '), $7, $8, $9, $10)
+"""
+_ISSUE_ACCESS_BULK: Final = """
+INSERT INTO token_state (token_digest, kind, jti, family_id, client_id, subject, scopes,
+                         workspace_id, grant_type, issued_at, expires_at)
+SELECT d, 'access', j, f, c, s, string_to_array(sc, ' '), w, g, i, e
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::timestamptz[], $10::timestamptz[]) AS r(d, j, f, c, s, sc, w, g, i, e)
 """
 # A refresh token belongs to its family's grant: copy it from the family's latest access token.
 _ISSUE_REFRESH: Final = """
@@ -85,7 +92,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
                         _family_of(recorded.stream_id),
                         event.client_id,
                         event.subject,
-                        list(event.scopes),
+                        " ".join(event.scopes),  # scope tokens never contain a space
                         event.workspace_id,
                         event.grant_type,
                         at,
@@ -115,6 +122,9 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
         case _:
             return []
 
+
+# Row statements that also have a many-rows form (see infra.postgres.event_store.BulkForms).
+BULK: Final = {_ISSUE_ACCESS: _ISSUE_ACCESS_BULK}
 
 PROJECTION: Final = Projection(
     name=NAME,

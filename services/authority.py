@@ -17,7 +17,7 @@ from infra.crypto.master_key import derive_key, load_master_key
 from infra.crypto.sealing import Sealer
 from infra.postgres.batching import GroupCommit
 from infra.postgres.event_store import EventStore
-from projections import inline_statements
+from projections import INLINE_BULK, inline_statements
 from services.clients import ClientDirectory
 from services.introspection import TokenLookup
 from services.keys import KeyRing, ensure_keys, load_keys
@@ -59,7 +59,7 @@ async def open_authority(
         settings.master_key, Path(settings.data_dir).expanduser() / "master.key"
     )
     sealer = Sealer({"k1": derive_key(master, "seal:k1")}, current="k1")
-    store = EventStore(pool, inline=inline_statements, on_commit=on_commit)
+    store = EventStore(pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=on_commit)
     await ensure_keys(pool, store, sealer)
     return Authority(
         settings=settings,

@@ -5,6 +5,7 @@ Secrets are generated here, shown once, and stored as keyed digests only.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,12 +80,26 @@ FROM clients WHERE client_id = ANY($1::text[])
 _registration = msgspec.json.Decoder(ClientRegistered)
 
 
+# How long a process may use a client record it read. Token validity never depends on it
+# (introspection joins the live status); it bounds how long a just-suspended client can
+# still be handed tokens, which are born inactive.
+CLIENT_TTL_S: Final = 2.0
+
+
 class ClientDirectory:
-    """Reads clients; concurrent lookups share one query."""
+    """Reads clients; concurrent lookups share one query, and records are kept briefly."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._lookup: GroupedLookup[str, asyncpg.Record] = GroupedLookup(self._fetch)
+        self._cache: dict[str, tuple[float, ClientRecord]] = {}
+
+    async def cached(self, client_id: str) -> ClientRecord | None:
+        """A record at most CLIENT_TTL_S old (fresh when none is kept)."""
+        kept = self._cache.get(client_id)
+        if kept is not None and time.monotonic() - kept[0] < CLIENT_TTL_S:
+            return kept[1]
+        return await self.get(client_id)
 
     async def _fetch(self, client_ids: Sequence[str]) -> Mapping[str, asyncpg.Record]:
         async with self._pool.acquire() as conn:
@@ -99,11 +114,15 @@ class ClientDirectory:
         digests = [row["secret_digest"]]
         if row["previous_secret_digest"] and row["previous_valid_until"] > now:
             digests.append(row["previous_secret_digest"])
-        return ClientRecord(
+        record = ClientRecord(
             registration=_registration.decode(row["registration"]),
             status=row["status"],
             secret_digests=tuple(d for d in digests if d),
         )
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[client_id] = (time.monotonic(), record)
+        return record
 
     async def list(self) -> list[ClientRecord]:
         async with self._pool.acquire() as conn:

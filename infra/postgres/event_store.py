@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 from uuid import UUID
@@ -104,7 +105,12 @@ class StoredEvent(msgspec.Struct, frozen=True):
 
 
 # Statements an inline projection wants run in the append's transaction: (sql, args) pairs.
+# They are computed before the insert, so they see global_position and tx_id as 0: inline
+# state never depends on them.
 InlineProjector = Callable[[Sequence[RecordedEvent]], Iterable[tuple[str, Sequence[Any]]]]
+# Row-at-a-time SQL -> the same write for many rows at once from arrays (`unnest`), which
+# lets an append and its projection rows go in one statement: one round trip, no BEGIN.
+BulkForms = Mapping[str, str]
 
 _metadata_decoder = msgspec.json.Decoder(Metadata)
 
@@ -180,11 +186,12 @@ class _Rows:
             prev_hash = digest
         return StreamHead(version, prev_hash)
 
-    def recorded(self, returned: Sequence[asyncpg.Record]) -> list[RecordedEvent]:
+    def recorded(self, returned: Sequence[asyncpg.Record] = ()) -> list[RecordedEvent]:
+        """The rows as events; without `returned` (not yet inserted), positions are 0."""
         placed = {row["event_id"]: (row["global_position"], row["tx_id"]) for row in returned}
         out = []
         for stream_id, version, new, digest in self.pending:
-            position, tx_id = placed[new.event_id]
+            position, tx_id = placed.get(new.event_id, (0, 0))
             out.append(
                 RecordedEvent(
                     global_position=position,
@@ -211,10 +218,12 @@ class EventStore:
         pool: asyncpg.Pool,
         *,
         inline: InlineProjector | None = None,
+        bulk: BulkForms | None = None,
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._pool = pool
         self._inline = inline
+        self._bulk = bulk or {}
         # Called after each successful append: wakes the log followers.
         self._on_commit = on_commit
 
@@ -238,15 +247,18 @@ class EventStore:
         if not rows.pending:
             return heads
         try:
+            statements = list(self._inline(rows.recorded())) if self._inline else []
             if conn is not None:
-                await self._insert(conn, rows)
+                await self._insert(conn, rows, statements)
             else:
+                single = _single_statement(statements, self._bulk)
                 async with self._pool.acquire() as own:
-                    if self._inline is None:
-                        await own.fetch(_INSERT, *rows.columns)  # one statement: no BEGIN needed
+                    if single is not None:
+                        # One statement is atomic by itself: no BEGIN/COMMIT round trips.
+                        await own.fetch(single[0], *rows.columns, *single[1])
                     else:
                         async with own.transaction():
-                            await self._insert(own, rows)
+                            await self._insert(own, rows, statements)
         except asyncpg.UniqueViolationError as error:
             if error.constraint_name == _STREAM_VERSION_KEY:
                 raise ConcurrencyError(a.stream_id for a in appends) from error
@@ -264,10 +276,11 @@ class EventStore:
         if self._on_commit is not None:
             self._on_commit()
 
-    async def _insert(self, conn: Connection, rows: _Rows) -> None:
-        returned = await conn.fetch(_INSERT, *rows.columns)
-        if self._inline is not None:
-            await run_statements(conn, self._inline(rows.recorded(returned)))
+    async def _insert(
+        self, conn: Connection, rows: _Rows, statements: list[tuple[str, Sequence[Any]]]
+    ) -> None:
+        await conn.fetch(_INSERT, *rows.columns)
+        await run_statements(conn, statements)
 
     async def read_stream(self, stream_id: str) -> tuple[list[RecordedEvent], StreamHead]:
         async with self._pool.acquire() as conn:
@@ -275,6 +288,40 @@ class EventStore:
         events = [_stored(row).decode() for row in rows]
         head = StreamHead(events[-1].stream_version, events[-1].hash) if events else NEW_STREAM
         return events, head
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+_INSERT_ARGS: Final = 10
+
+
+def _single_statement(
+    statements: Sequence[tuple[str, Sequence[Any]]], bulk: BulkForms
+) -> tuple[str, list[Any]] | None:
+    """The append and its projection writes as one statement (data-modifying CTEs), or None.
+
+    Possible when every run of equal statements has a bulk form and none of them reads what
+    another writes (each CTE sees the snapshot from before the statement).
+    """
+    groups: list[tuple[str, list[Sequence[Any]]]] = []
+    for sql, args in statements:
+        if sql not in bulk:
+            return None
+        if groups and groups[-1][0] == sql:
+            groups[-1][1].append(args)
+        else:
+            groups.append((sql, [args]))
+    if len({sql for sql, _ in groups}) != len(groups):
+        return None  # the same write twice, interleaved with another: keep their order
+    parts = [f"appended AS ({_INSERT.strip()})"]
+    params: list[Any] = []
+    for index, (sql, rows) in enumerate(groups):
+        offset = _INSERT_ARGS + len(params)
+        renumbered = _PLACEHOLDER.sub(
+            lambda m, offset=offset: f"${int(m.group(1)) + offset}", bulk[sql]
+        )
+        parts.append(f"projected_{index} AS ({renumbered})")
+        params.extend(list(column) for column in zip(*rows, strict=True))
+    return f"WITH {', '.join(parts)} SELECT event_id, global_position, tx_id FROM appended", params
 
 
 async def read_after(conn: Connection, checkpoint: Checkpoint, limit: int) -> list[StoredEvent]:

@@ -18,6 +18,9 @@ import structlog
 __all__ = ["CHANNEL", "Notifier", "Wakeup"]
 
 CHANNEL: Final = "keyledger_events"
+# Under continuous appends, at most one NOTIFY per interval per process: a wake-up is a
+# round trip, and followers read everything committed by then anyway.
+_MIN_INTERVAL_S: Final = 0.002
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +48,7 @@ class Notifier:
                 # Followers poll anyway; a lost wake-up only costs latency.
                 log.warning("notify_failed", error=str(error))
                 return
+            await asyncio.sleep(_MIN_INTERVAL_S)
 
     async def close(self) -> None:
         if self._task is not None:

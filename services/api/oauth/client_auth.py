@@ -37,8 +37,12 @@ async def authenticate_client(
         client_id, secret_or_none = posted_id, posted_secret
     else:
         raise Refused("invalid_client", "client authentication is required")
-    client = await authority.clients.get(client_id)
-    if not authenticate(authority.hasher, client, secret_or_none) or client is None:
+    client = await authority.clients.cached(client_id)
+    if not authenticate(authority.hasher, client, secret_or_none) and client is not None:
+        client = await authority.clients.get(client_id)  # a secret newer than the kept record?
+        if not authenticate(authority.hasher, client, secret_or_none):
+            client = None
+    if client is None:
         raise Refused("invalid_client", "client authentication failed")
     if client.status != "active":
         raise Refused("invalid_client", f"the client is {client.status}")
