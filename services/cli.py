@@ -90,6 +90,10 @@ def _with_authority(args: argparse.Namespace, body: Body) -> int:
     return _with_pool(args, with_authority)
 
 
+def _lower_priority() -> None:
+    os.nice(5)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     # Imported here: only `serve` needs the HTTP server.
     from granian import Granian  # noqa: PLC0415
@@ -115,7 +119,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "KEYLEDGER_PORT": str(resolved.port),
     }
     os.environ.update(env)
-    worker = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], env=env)
+    # The relay and projector follow the log asynchronously: under load they yield the CPU
+    # to requests and catch up after (their lag is a metric).
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "worker"],
+        env=env,
+        preexec_fn=_lower_priority,  # noqa: PLW1509 (no threads exist yet in this process)
+    )
     try:
         Granian(
             "services.api.app:create_app",
