@@ -25,6 +25,7 @@ from services.api.oauth.metadata import jwks, openid_configuration, server_metad
 from services.api.oauth.revocation import revoke_by_id, revoke_token
 from services.api.oauth.token import issue_token
 from services.api.oauth.userinfo import userinfo, userinfo_post
+from services.api.pages.authorize import authorize, consent, sign_in_page
 from services.api.request_id import RequestIdMiddleware
 from services.authority import open_authority
 from services.refusals import Refused
@@ -87,6 +88,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             jwks,
             userinfo,
             userinfo_post,
+            authorize,
+            sign_in_page,
+            consent,
             management_router(),
         ],
         exception_handlers={Refused: refused_handler},

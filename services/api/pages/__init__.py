@@ -1,0 +1,5 @@
+"""HTML pages for end users: the authorization endpoint's login and consent (RFC 6749 4.1)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

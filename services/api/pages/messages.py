@@ -1,0 +1,202 @@
+"""Every text the login, consent and error pages show, in English and French.
+
+The language comes from `lang`, then the first supported tag of `ui_locales`
+(OpenID Connect Core 3.1.2.1), then English.
+"""
+
+# French typography uses the typographic apostrophe, which RUF001 takes for a lookalike.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = ["LANGS", "Lang", "Messages", "duration", "messages", "pick_lang"]
+
+Lang = Literal["en", "fr"]
+LANGS: Final[tuple[Lang, ...]] = ("en", "fr")
+
+
+@dataclass(frozen=True, slots=True)
+class Messages:
+    sign_in_title: str
+    sign_in_lead: str  # {client}
+    username: str
+    password: str
+    otp: str
+    otp_hint: str
+    sign_in: str
+    consent_title: str
+    consent_lead: str  # {client}
+    data: str
+    why: str
+    how_long: str
+    no_reason: str  # {client}
+    generic_scope: str  # {scope} {client}
+    access_only: str  # {access}
+    access_renewed: str  # {access} {refresh}
+    approve: str
+    deny: str
+    error_title: str
+    scopes: dict[str, str]
+    login_errors: dict[str, str]
+    page_errors: dict[str, str]
+    # (singular, plural) per unit, largest first: day, hour, minute, second.
+    units: tuple[tuple[str, str], ...]
+    joiner: str
+
+
+_EN: Final = Messages(
+    sign_in_title="Sign in",
+    sign_in_lead="Sign in to continue to {client}.",
+    username="Username",
+    password="Password",
+    otp="One-time code",
+    otp_hint="Only if your account uses an authenticator app.",
+    sign_in="Sign in",
+    consent_title="Allow access?",
+    consent_lead="{client} is asking for access to your account.",
+    data="What it can access",
+    why="Why",
+    how_long="For how long",
+    no_reason="{client} gave no reason for needing this.",
+    generic_scope="Access to the “{scope}” permission of your account at {client}.",
+    access_only="Each access lasts {access}; after that the application must ask you again.",
+    access_renewed=(
+        "Each access lasts {access}; the application can renew it without asking you for"
+        " {refresh} after its last use, until you withdraw your consent."
+    ),
+    approve="Allow",
+    deny="Deny",
+    error_title="This request cannot be completed",
+    scopes={
+        "openid": "Your account identifier, to confirm who you are.",
+        "profile": "Your basic profile: your username.",
+        "offline_access": "Access while you are not using the application (it stays signed in).",
+        "read": "Reading your data.",
+        "write": "Creating, changing and deleting your data.",
+    },
+    login_errors={
+        "invalid_credentials": "Wrong username or password.",
+        "user_disabled": "Wrong username or password.",
+        "missing": "Enter your username and password.",
+        "otp_required": "Enter your password again, with the one-time code from your app.",
+        "invalid_otp": "The one-time code is not valid.",
+        "password_expired": "Your password has expired. Ask an administrator to reset it.",
+        "too_many_attempts": "Too many failed attempts. Try again in {seconds} seconds.",
+        "not_allowed": "This account cannot sign in here.",
+    },
+    page_errors={
+        "missing_client_id": "The application did not say who it is (client_id is missing).",
+        "unknown_client": "The application asking for access is not known here.",
+        "client_inactive": "The application asking for access is suspended.",
+        "invalid_redirect_uri": "The application gave a return address that is not registered.",
+        "repeated_parameter": "The request repeats a parameter that must appear once.",
+        "request_invalid": "This sign-in request is not valid or has expired. Start again.",
+        "forbidden": "This form was not submitted from this browser's sign-in page. Start again.",
+    },
+    units=(("day", "days"), ("hour", "hours"), ("minute", "minutes"), ("second", "seconds")),
+    joiner=" and ",
+)
+
+_FR: Final = Messages(
+    sign_in_title="Connexion",
+    sign_in_lead="Connectez-vous pour continuer vers {client}.",
+    username="Nom d’utilisateur",
+    password="Mot de passe",
+    otp="Code à usage unique",
+    otp_hint="Seulement si votre compte utilise une application d’authentification.",
+    sign_in="Se connecter",
+    consent_title="Autoriser l’accès ?",
+    consent_lead="{client} demande l’accès à votre compte.",
+    data="Ce à quoi il aura accès",
+    why="Pourquoi",
+    how_long="Pour combien de temps",
+    no_reason="{client} n’a donné aucune raison pour cette autorisation.",
+    generic_scope="L’accès à l’autorisation « {scope} » de votre compte chez {client}.",
+    access_only="Chaque accès dure {access} ; ensuite l’application doit vous redemander.",
+    access_renewed=(
+        "Chaque accès dure {access} ; l’application peut le renouveler sans vous le redemander"
+        " pendant {refresh} après sa dernière utilisation, jusqu’à ce que vous retiriez votre"
+        " consentement."
+    ),
+    approve="Autoriser",
+    deny="Refuser",
+    error_title="Cette demande ne peut pas aboutir",
+    scopes={
+        "openid": "L’identifiant de votre compte, pour confirmer qui vous êtes.",
+        "profile": "Votre profil de base : votre nom d’utilisateur.",
+        "offline_access": (
+            "L’accès quand vous n’utilisez pas l’application (elle reste connectée)."
+        ),
+        "read": "La lecture de vos données.",
+        "write": "La création, la modification et la suppression de vos données.",
+    },
+    login_errors={
+        "invalid_credentials": "Nom d’utilisateur ou mot de passe incorrect.",
+        "user_disabled": "Nom d’utilisateur ou mot de passe incorrect.",
+        "missing": "Saisissez votre nom d’utilisateur et votre mot de passe.",
+        "otp_required": (
+            "Saisissez à nouveau votre mot de passe, avec le code à usage unique de votre"
+            " application."
+        ),
+        "invalid_otp": "Le code à usage unique n’est pas valide.",
+        "password_expired": (
+            "Votre mot de passe a expiré. Demandez à un administrateur de le réinitialiser."
+        ),
+        "too_many_attempts": "Trop d’échecs. Réessayez dans {seconds} secondes.",
+        "not_allowed": "Ce compte ne peut pas se connecter ici.",
+    },
+    page_errors={
+        "missing_client_id": "L’application n’a pas dit qui elle est (client_id manquant).",
+        "unknown_client": "L’application qui demande l’accès n’est pas connue ici.",
+        "client_inactive": "L’application qui demande l’accès est suspendue.",
+        "invalid_redirect_uri": (
+            "L’application a donné une adresse de retour qui n’est pas enregistrée."
+        ),
+        "repeated_parameter": "La demande répète un paramètre qui doit être unique.",
+        "request_invalid": (
+            "Cette demande de connexion n’est pas valide ou a expiré. Recommencez."
+        ),
+        "forbidden": (
+            "Ce formulaire n’a pas été envoyé depuis la page de connexion de ce navigateur."
+            " Recommencez."
+        ),
+    },
+    units=(("jour", "jours"), ("heure", "heures"), ("minute", "minutes"), ("seconde", "secondes")),
+    joiner=" et ",
+)
+
+_MESSAGES: Final[dict[Lang, Messages]] = {"en": _EN, "fr": _FR}
+_UNIT_SECONDS: Final = (86_400, 3_600, 60, 1)
+
+
+def messages(lang: Lang) -> Messages:
+    return _MESSAGES[lang]
+
+
+def _supported(tag: str) -> Lang | None:
+    primary = tag.split("-", 1)[0].lower()
+    return next((lang for lang in LANGS if lang == primary), None)
+
+
+def pick_lang(lang: str | None, ui_locales: str | None) -> Lang:
+    """`lang` if supported, else the first supported of `ui_locales`, else English."""
+    for tag in [lang or "", *(ui_locales or "").split()]:
+        found = _supported(tag)
+        if found is not None:
+            return found
+    return "en"
+
+
+def duration(lang: Lang, seconds: int) -> str:
+    """A lifetime in words, at most its two largest units: `1 hour`, `30 jours`."""
+    text = _MESSAGES[lang]
+    parts: list[str] = []
+    remaining = max(seconds, 0)
+    for size, (one, many) in zip(_UNIT_SECONDS, text.units, strict=True):
+        count, remaining = divmod(remaining, size)
+        if count:
+            parts.append(f"{count} {one if count == 1 else many}")
+    return text.joiner.join(parts[:2]) or f"0 {text.units[-1][1]}"

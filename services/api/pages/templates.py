@@ -1,0 +1,146 @@
+"""The pages' HTML, from the standard library: every interpolated value goes through `escape`.
+
+No script and no external resource: the pages work under `default-src 'none'`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from string import Template
+from typing import Final
+
+from services.api.pages.messages import Lang, Messages
+
+__all__ = ["ScopeView", "consent_page", "error_page", "login_page"]
+
+_LAYOUT: Final = Template("""<!doctype html>
+<html lang="$lang">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>$title</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1d2433;margin:0}
+main{max-width:30rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:8px;
+box-shadow:0 1px 4px rgba(0,0,0,.12)}
+h1{font-size:1.4rem;margin-top:0}
+label{display:block;margin:.8rem 0 .2rem;font-weight:600}
+input{width:100%;box-sizing:border-box;padding:.5rem;font:inherit}
+small{color:#5a6275}
+.error{background:#fdecea;color:#8a1c12;padding:.6rem .8rem;border-radius:4px}
+.scope{border-top:1px solid #e3e5ea;padding:.6rem 0}
+.scope h2{font-size:1rem;margin:.2rem 0;font-family:monospace}
+dt{font-weight:600;margin-top:.3rem}
+dd{margin:0}
+.actions{display:flex;gap:1rem;margin-top:1.5rem}
+button{flex:1;padding:.6rem;font:inherit;border-radius:4px;border:1px solid #1d2433;cursor:pointer}
+button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}
+</style>
+</head>
+<body><main>
+$body
+</main></body>
+</html>
+""")
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeView:
+    """One line of the consent page: the scope, what it opens, why, and for how long."""
+
+    scope: str
+    data: str
+    why: str
+    how_long: str
+
+
+def _layout(lang: Lang, title: str, body: str) -> str:
+    return _LAYOUT.substitute(lang=escape(lang), title=escape(title), body=body)
+
+
+def _hidden(lang: Lang, sealed_request: str, csrf: str) -> str:
+    return (
+        f'<input type="hidden" name="request" value="{escape(sealed_request)}">\n'
+        f'<input type="hidden" name="csrf" value="{escape(csrf)}">\n'
+        f'<input type="hidden" name="lang" value="{escape(lang)}">'
+    )
+
+
+def login_page(
+    text: Messages,
+    lang: Lang,
+    *,
+    client_name: str,
+    sealed_request: str,
+    csrf: str,
+    username: str = "",
+    error: str | None = None,
+) -> str:
+    alert = f'<p class="error" role="alert" id="error">{escape(error)}</p>' if error else ""
+    # The first field to type into: the password is never sent back, the username is.
+    autofocus = ("", " autofocus") if username else (" autofocus", "")
+    lead = escape(text.sign_in_lead).format(client=f"<strong>{escape(client_name)}</strong>")
+    submit = escape(text.sign_in)
+    body = f"""<h1>{escape(text.sign_in_title)}</h1>
+<p>{lead}</p>
+{alert}
+<form method="post" action="/oauth/authorize/login">
+{_hidden(lang, sealed_request, csrf)}
+<label for="username">{escape(text.username)}</label>
+<input id="username" name="username" autocomplete="username" required
+ value="{escape(username)}"{autofocus[0]}>
+<label for="password">{escape(text.password)}</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required
+{autofocus[1]}>
+<label for="otp">{escape(text.otp)}</label>
+<input id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code"
+ pattern="[0-9]{{6,8}}" maxlength="8">
+<small>{escape(text.otp_hint)}</small>
+<div class="actions"><button class="primary" id="sign-in" type="submit">{submit}</button></div>
+</form>"""
+    return _layout(lang, text.sign_in_title, body)
+
+
+def _scope(view: ScopeView, text: Messages) -> str:
+    return f"""<section class="scope" data-scope="{escape(view.scope)}">
+<h2>{escape(view.scope)}</h2>
+<dl>
+<dt>{escape(text.data)}</dt><dd class="data">{escape(view.data)}</dd>
+<dt>{escape(text.why)}</dt><dd class="why">{escape(view.why)}</dd>
+<dt>{escape(text.how_long)}</dt><dd class="how-long">{escape(view.how_long)}</dd>
+</dl>
+</section>"""
+
+
+def consent_page(
+    text: Messages,
+    lang: Lang,
+    *,
+    client_name: str,
+    scopes: Sequence[ScopeView],
+    sealed_request: str,
+    csrf: str,
+) -> str:
+    lead = escape(text.consent_lead).format(client=f"<strong>{escape(client_name)}</strong>")
+    approve, deny = escape(text.approve), escape(text.deny)
+    body = f"""<h1>{escape(text.consent_title)}</h1>
+<p>{lead}</p>
+{"".join(_scope(view, text) for view in scopes)}
+<form method="post" action="/oauth/authorize/consent">
+{_hidden(lang, sealed_request, csrf)}
+<div class="actions">
+<button id="deny" type="submit" name="decision" value="deny">{deny}</button>
+<button class="primary" id="approve" type="submit" name="decision"
+ value="approve">{approve}</button>
+</div>
+</form>"""
+    return _layout(lang, text.consent_title, body)
+
+
+def error_page(text: Messages, lang: Lang, detail: str) -> str:
+    body = f"""<h1>{escape(text.error_title)}</h1>
+<p class="error" role="alert" id="error">{escape(detail)}</p>"""
+    return _layout(lang, text.error_title, body)
