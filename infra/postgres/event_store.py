@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final, NamedTuple
 from uuid import UUID
 
@@ -294,6 +295,10 @@ _PLACEHOLDER = re.compile(r"\$(\d+)")
 _INSERT_ARGS: Final = 10
 
 
+def _shift(match: re.Match[str], offset: int) -> str:
+    return f"${int(match.group(1)) + offset}"
+
+
 def _single_statement(
     statements: Sequence[tuple[str, Sequence[Any]]], bulk: BulkForms
 ) -> tuple[str, list[Any]] | None:
@@ -316,9 +321,7 @@ def _single_statement(
     params: list[Any] = []
     for index, (sql, rows) in enumerate(groups):
         offset = _INSERT_ARGS + len(params)
-        renumbered = _PLACEHOLDER.sub(
-            lambda m, offset=offset: f"${int(m.group(1)) + offset}", bulk[sql]
-        )
+        renumbered = _PLACEHOLDER.sub(partial(_shift, offset=offset), bulk[sql])
         parts.append(f"projected_{index} AS ({renumbered})")
         params.extend(list(column) for column in zip(*rows, strict=True))
     return f"WITH {', '.join(parts)} SELECT event_id, global_position, tx_id FROM appended", params

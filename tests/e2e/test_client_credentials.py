@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from infra.crypto.jwt import VerifyingKeys
@@ -13,8 +14,8 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_client_credentials_token_is_a_verifiable_jwt_and_introspects_active(
-    api: AsyncTestClient,
-    make_client: Any,  # type: ignore[type-arg]
+    api: AsyncTestClient[Litestar],
+    make_client: Any,
 ) -> None:
     client = await make_client()
     issued = await api.post(

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from domain import authorization as authorization_domain
@@ -89,9 +90,9 @@ async def code_client(make_client: Any) -> Any:
 
 
 async def test_code_exchange_issues_tokens_with_id_token_once(
-    api: AsyncTestClient,
+    api: AsyncTestClient[Litestar],
     make_client: Any,
-    authority: Authority,  # type: ignore[type-arg]
+    authority: Authority,
 ) -> None:
     client = await code_client(make_client)
     user_id = await create_user(authority.store, "ada-code", "correct horse battery", Metadata())
@@ -125,9 +126,9 @@ async def test_code_exchange_issues_tokens_with_id_token_once(
 
 
 async def test_wrong_verifier_is_pkce_mismatch(
-    api: AsyncTestClient,
+    api: AsyncTestClient[Litestar],
     make_client: Any,
-    authority: Authority,  # type: ignore[type-arg]
+    authority: Authority,
 ) -> None:
     client = await code_client(make_client)
     code = await issue_code(authority, client.client_id, "u-pkce", ("read",))
@@ -136,10 +137,10 @@ async def test_wrong_verifier_is_pkce_mismatch(
 
 
 async def test_fifty_concurrent_redemptions_issue_exactly_one_token_set(
-    api: AsyncTestClient,
+    api: AsyncTestClient[Litestar],
     make_client: Any,
     authority: Authority,
-    pool: asyncpg.Pool,  # type: ignore[type-arg]
+    pool: asyncpg.Pool,
 ) -> None:
     client = await code_client(make_client)
     code = await issue_code(authority, client.client_id, "u-race", ("read",))
@@ -158,10 +159,10 @@ async def test_fifty_concurrent_redemptions_issue_exactly_one_token_set(
 
 
 async def test_refresh_rotates_and_fifty_concurrent_refreshes_let_one_win_and_revoke_the_family(
-    api: AsyncTestClient,
+    api: AsyncTestClient[Litestar],
     make_client: Any,
     authority: Authority,
-    pool: asyncpg.Pool,  # type: ignore[type-arg]
+    pool: asyncpg.Pool,
 ) -> None:
     client = await code_client(make_client)
     code = await issue_code(authority, client.client_id, "u-refresh", ("read",))
@@ -202,9 +203,9 @@ async def test_refresh_rotates_and_fifty_concurrent_refreshes_let_one_win_and_re
 
 
 async def test_password_grant_with_totp_and_lockout(
-    api: AsyncTestClient,
+    api: AsyncTestClient[Litestar],
     make_client: Any,
-    authority: Authority,  # type: ignore[type-arg]
+    authority: Authority,
 ) -> None:
     from domain.policies import totp  # noqa: PLC0415
     from services.users import enable_otp  # noqa: PLC0415
@@ -249,9 +250,9 @@ async def test_password_grant_with_totp_and_lockout(
 
 
 async def test_suspending_a_client_makes_its_tokens_inactive_at_once(
-    api: AsyncTestClient,
+    api: AsyncTestClient[Litestar],
     make_client: Any,
-    authority: Authority,  # type: ignore[type-arg]
+    authority: Authority,
 ) -> None:
     from services.clients import set_status  # noqa: PLC0415
 

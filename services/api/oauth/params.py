@@ -43,26 +43,38 @@ async def read_params(request: Request[Any, Any, Any]) -> dict[str, str]:
         raise Refused("invalid_request", "request body too large")
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type == "application/json":
-        try:
-            raw = msgspec.json.decode(body, type=dict[str, str | int | bool | None])
-        except msgspec.DecodeError:
-            raise Refused("invalid_request", "the body is not a flat JSON object") from None
-        return {k: str(v) if not isinstance(v, str) else v for k, v in raw.items() if v is not None}
-    if content_type in ("application/x-www-form-urlencoded", ""):
-        try:
-            pairs = parse_qsl(
-                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body)
-            )
-        except (UnicodeDecodeError, ValueError):
-            raise Refused("invalid_request", "the body is not a valid form") from None
-        params: dict[str, str] = {}
-        for name, value in pairs:
-            if name in params:
-                raise Refused("invalid_request", f"parameter {name} is repeated")
-            if value != "":  # RFC 6749 3.1: empty parameters are treated as omitted
-                params[name] = value
-        return params
-    raise Refused("invalid_request", "use application/x-www-form-urlencoded or application/json")
+        params = _json_params(body)
+    elif content_type in ("application/x-www-form-urlencoded", ""):
+        params = _form_params(body)
+    else:
+        raise Refused(
+            "invalid_request", "use application/x-www-form-urlencoded or application/json"
+        )
+    if any("\x00" in name or "\x00" in value for name, value in params.items()):
+        raise Refused("invalid_request", "parameters must not contain NUL characters")
+    return params
+
+
+def _json_params(body: bytes) -> dict[str, str]:
+    try:
+        raw = msgspec.json.decode(body, type=dict[str, str | int | bool | None])
+    except msgspec.DecodeError:
+        raise Refused("invalid_request", "the body is not a flat JSON object") from None
+    return {k: v if isinstance(v, str) else str(v) for k, v in raw.items() if v is not None}
+
+
+def _form_params(body: bytes) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError):
+        raise Refused("invalid_request", "the body is not a valid form") from None
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            raise Refused("invalid_request", f"parameter {name} is repeated")
+        if value != "":  # RFC 6749 3.1: empty parameters are treated as omitted
+            params[name] = value
+    return params
 
 
 def decode_params(params: dict[str, str], into: type[T]) -> T:
@@ -85,6 +97,6 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         raise Refused("invalid_client", "malformed Basic credentials") from None
     client_id, sep, secret = decoded.partition(":")
-    if not sep or not client_id:
+    if not sep or not client_id or "\x00" in decoded:
         raise Refused("invalid_client", "malformed Basic credentials")
     return unquote_plus(client_id), unquote_plus(secret)
