@@ -105,9 +105,16 @@ _encoder = msgspec.json.Encoder(order="deterministic")
 _decoder = msgspec.json.Decoder(Event)
 
 
+_TYPE_NAMES: Final[dict[type[EventBase], str]] = {
+    cls: to_snake_case(cls.__name__) for cls in EVENT_TYPES
+}
+
+
 def event_type_of(event: EventBase) -> str:
     """The stable type name stored in the `event_type` column and used in NATS subjects."""
-    return to_snake_case(type(event).__name__)
+    cls = type(event)
+    name = _TYPE_NAMES.get(cls)
+    return name if name is not None else to_snake_case(cls.__name__)
 
 
 def encode_event(event: Event) -> bytes:

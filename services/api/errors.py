@@ -13,7 +13,14 @@ from litestar import Request, Response
 
 from services.refusals import Reason, Refused
 
-__all__ = ["TRANSLATION", "ErrorBody", "error_response", "refused_handler"]
+__all__ = [
+    "NO_STORE",
+    "TRANSLATION",
+    "ErrorBody",
+    "error_parts",
+    "error_response",
+    "refused_handler",
+]
 
 TRANSLATION: Final[dict[Reason, tuple[str, int]]] = {
     "invalid_request": ("invalid_request", 400),
@@ -47,7 +54,8 @@ class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
     error_code: str
 
 
-def error_response(refused: Refused) -> Response[bytes]:
+def error_parts(refused: Refused) -> tuple[int, bytes, dict[str, str]]:
+    """Status, JSON body and headers of a refusal, for any kind of handler."""
     error, status = TRANSLATION[refused.reason]
     headers = dict(NO_STORE)
     if refused.retry_after is not None:
@@ -57,12 +65,12 @@ def error_response(refused: Refused) -> Response[bytes]:
     elif status == 401 and refused.reason == "invalid_token":
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     body = ErrorBody(error=error, error_description=refused.description, error_code=refused.reason)
-    return Response(
-        msgspec.json.encode(body),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
+    return status, msgspec.json.encode(body), headers
+
+
+def error_response(refused: Refused) -> Response[bytes]:
+    status, body, headers = error_parts(refused)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def refused_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

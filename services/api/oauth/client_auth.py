@@ -5,10 +5,7 @@ Methods: client_secret_basic, client_secret_post, and none for public clients (w
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request
-
+from services.api.oauth.endpoint import OAuthRequest
 from services.api.oauth.params import basic_credentials
 from services.authority import Authority
 from services.clients import ClientRecord, authenticate
@@ -19,7 +16,7 @@ __all__ = ["authenticate_client"]
 
 async def authenticate_client(
     authority: Authority,
-    request: Request[Any, Any, Any],
+    request: OAuthRequest,
     params: dict[str, str],
     *,
     allow_public: bool = True,

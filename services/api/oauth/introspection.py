@@ -7,13 +7,12 @@ Anything else, and every unknown, revoked, expired or malformed token, is `activ
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import msgspec
-from litestar import Request, Response, post
 
-from services.api.errors import NO_STORE
 from services.api.oauth.client_auth import authenticate_client
+from services.api.oauth.endpoint import OAuthRequest, json_post_endpoint
 from services.api.oauth.params import read_params
 from services.authority import Authority
 from services.introspection import Introspection
@@ -25,9 +24,8 @@ _encoder: Final = msgspec.json.Encoder()
 _INACTIVE: Final = _encoder.encode(Introspection(active=False))
 
 
-@post(["/oauth/introspect", "/oauth/token/introspect"], status_code=200)
-async def introspect_token(request: Request[Any, Any, Any]) -> Response[bytes]:
-    authority: Authority = request.app.state.authority
+async def introspection_response(request: OAuthRequest, authority: Authority) -> bytes:
+    """RFC 7662 section 2.2."""
     params = await read_params(request)
     caller = await authenticate_client(authority, request, params, allow_public=False)
     body = _INACTIVE
@@ -38,4 +36,9 @@ async def introspect_token(request: Request[Any, Any, Any]) -> Response[bytes]:
             record.client_id == caller.client_id or INTROSPECT_SCOPE in caller.registration.scopes
         ):
             body = _encoder.encode(answer)
-    return Response(body, media_type="application/json", headers=NO_STORE)
+    return body
+
+
+introspect_token = json_post_endpoint(
+    ["/oauth/introspect", "/oauth/token/introspect"], introspection_response, "introspect_token"
+)

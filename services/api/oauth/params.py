@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import parse_qsl, unquote_plus
 
 import msgspec
-from litestar import Request
 
 from services.refusals import Refused
+
+if TYPE_CHECKING:
+    from services.api.oauth.endpoint import OAuthRequest
 
 __all__ = ["basic_credentials", "decode_params", "read_params", "refuse_secrets_in_query"]
 
@@ -35,7 +37,7 @@ def refuse_secrets_in_query(query_string: bytes) -> None:
         raise Refused("invalid_request", f"{', '.join(leaked)} must not be sent in the URL")
 
 
-async def read_params(request: Request[Any, Any, Any]) -> dict[str, str]:
+async def read_params(request: OAuthRequest) -> dict[str, str]:
     """The body's parameters as strings: urlencoded form, or a flat JSON object."""
     refuse_secrets_in_query(request.scope.get("query_string", b""))
     body = await request.body()

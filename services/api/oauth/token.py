@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Final
 
 import msgspec
-from litestar import Request, Response, post
 
 from domain.policies.scopes import granted, parse_scope
 from schemas.envelope import Metadata
@@ -17,8 +16,8 @@ from schemas.http.oauth import (
     TokenRequest,
 )
 from services import tokens
-from services.api.errors import NO_STORE
 from services.api.oauth.client_auth import authenticate_client
+from services.api.oauth.endpoint import OAuthRequest, json_post_endpoint
 from services.api.oauth.params import read_params
 from services.authority import Authority
 from services.clients import ClientRecord
@@ -45,7 +44,7 @@ _LOGIN_REFUSALS: Final[dict[str, tuple[Any, str]]] = {
 
 
 def request_metadata(
-    request: Request[Any, Any, Any], client_id: str | None = None, actor: Any = "client"
+    request: OAuthRequest, client_id: str | None = None, actor: Any = "client"
 ) -> Metadata:
     client = request.scope.get("client")
     return Metadata(
@@ -82,9 +81,8 @@ def _scopes(client: ClientRecord, requested: str | None) -> tuple[str, ...]:
     return scopes
 
 
-@post("/oauth/token", status_code=200)
-async def issue_token(request: Request[Any, Any, Any]) -> Response[bytes]:
-    authority: Authority = request.app.state.authority
+async def token_response(request: OAuthRequest, authority: Authority) -> bytes:
+    """RFC 6749 section 5.1: the JSON body of a successful token response."""
     params = await read_params(request)
     grant = _decode(params)
     client = await authenticate_client(authority, request, params)
@@ -121,12 +119,12 @@ async def issue_token(request: Request[Any, Any, Any]) -> Response[bytes]:
             )
         case PasswordRequest():
             response = await _password_grant(authority, request, client, grant, metadata)
-    return Response(_encoder.encode(response), media_type="application/json", headers=NO_STORE)
+    return _encoder.encode(response)
 
 
 async def _password_grant(
     authority: Authority,
-    request: Request[Any, Any, Any],
+    request: OAuthRequest,
     client: ClientRecord,
     grant: PasswordRequest,
     metadata: Metadata,
@@ -157,3 +155,6 @@ async def _password_grant(
         with_refresh=client.allows("refresh_token"),
     )
     return await tokens.issue(authority, issued, metadata)
+
+
+issue_token = json_post_endpoint("/oauth/token", token_response, "issue_token")
