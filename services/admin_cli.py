@@ -200,7 +200,7 @@ def cmd_users_disable(args: argparse.Namespace, run: Runner) -> int:
 
 def cmd_keys_rotate(args: argparse.Namespace, run: Runner) -> int:
     async def body(authority: Authority) -> int:
-        rotated = await administration.rotate_signing_keys(authority)
+        rotated = await administration.rotate_signing_keys(authority, METADATA)
         _emit(args, rotated, [f"new signing key: {kid}" for kid in rotated.kids])
         return 0
 

@@ -242,8 +242,8 @@ async def disable_user(authority: Authority, username: str, reason: str, metadat
     return user_id
 
 
-async def rotate_signing_keys(authority: Authority) -> KeysRotated:
-    kids = await rotate_keys(authority.pool, authority.store, authority.sealer)
+async def rotate_signing_keys(authority: Authority, metadata: Metadata) -> KeysRotated:
+    kids = await rotate_keys(authority.pool, authority.store, authority.sealer, metadata=metadata)
     # This process signs with the new keys at once; others pick them up within seconds.
     authority.keys = await load_keys(authority.pool, authority.sealer)
     return KeysRotated(kids=kids)

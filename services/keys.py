@@ -78,7 +78,12 @@ async def load_keys(
 
 
 async def rotate_keys(
-    pool: asyncpg.Pool, store: EventStore, sealer: Sealer, *, only_if_missing: bool = False
+    pool: asyncpg.Pool,
+    store: EventStore,
+    sealer: Sealer,
+    *,
+    only_if_missing: bool = False,
+    metadata: Metadata | None = None,
 ) -> list[str]:
     """Make a fresh ES256 + RS256 pair current and retire the previous ones; returns new kids."""
     now = utcnow()
@@ -92,7 +97,7 @@ async def rotate_keys(
             kid = row["kid"]
             await conn.execute("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1", kid, now)
             head = await _head(conn, f"signing_key-{kid}")
-            appends.append(_append(kid, head, SigningKeyRetired(kid=kid), now))
+            appends.append(_append(kid, head, SigningKeyRetired(kid=kid), now, metadata))
         kids = []
         for alg in (ACCESS_ALG, ID_TOKEN_ALG):
             key = SigningKey.generate(alg, f"{alg.lower()}-{uuid.uuid4().hex[:16]}")
@@ -104,7 +109,7 @@ async def rotate_keys(
                 key.kid, alg, sealed, public, now,
             )  # fmt: skip
             event = SigningKeyActivated(kid=key.kid, alg=alg, public_jwk=public)
-            appends.append(_append(key.kid, NEW_STREAM, event, now))
+            appends.append(_append(key.kid, NEW_STREAM, event, now, metadata))
             kids.append(key.kid)
         await store.append_all(appends, conn=conn)
     store.committed()
@@ -120,8 +125,11 @@ async def _head(conn: Connection, stream_id: str) -> StreamHead:
     return NEW_STREAM if row is None else StreamHead(row["stream_version"], row["hash"])
 
 
-def _append(kid: str, head: StreamHead, event: Event, now: datetime) -> StreamAppend:
-    return StreamAppend(f"signing_key-{kid}", head, new_events([event], Metadata(), now))
+def _append(
+    kid: str, head: StreamHead, event: Event, now: datetime, metadata: Metadata | None
+) -> StreamAppend:
+    meta = metadata or Metadata()  # the first pair, made at start-up, is the system's own
+    return StreamAppend(f"signing_key-{kid}", head, new_events([event], meta, now))
 
 
 async def ensure_keys(pool: asyncpg.Pool, store: EventStore, sealer: Sealer) -> None:

@@ -86,7 +86,11 @@ class GroupCommit:
 
     def __init__(self, store: EventStore, max_batch: int = 256) -> None:
         self._store = store
-        self._batcher: Batcher[Sequence[StreamAppend], None] = Batcher(self._commit, max_batch)
+        # One commit in flight: the next batch gathers everything that arrived meanwhile, and
+        # an append's fixed cost (a round trip, a statement) is shared by more requests.
+        self._batcher: Batcher[Sequence[StreamAppend], None] = Batcher(
+            self._commit, max_batch, in_flight=1
+        )
 
     async def append(self, appends: Sequence[StreamAppend]) -> None:
         await self._batcher.submit(appends)

@@ -19,6 +19,5 @@ __all__ = ["rotate_keys"]
 async def rotate_keys(
     request: Request[Any, Any, Any], admin: NamedDependency[Admin]
 ) -> KeysRotated:
-    del admin  # authorisation only
     authority: Authority = request.app.state.authority
-    return await administration.rotate_signing_keys(authority)
+    return await administration.rotate_signing_keys(authority, admin.metadata)
