@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, delete, post
+from litestar.params import FromPath
 
 from services import tokens
 from services.api.errors import NO_STORE
@@ -37,7 +38,7 @@ async def revoke_token(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @delete("/oauth/token/{token_id:str}", status_code=204)
-async def revoke_by_id(request: Request[Any, Any, Any], token_id: str) -> None:
+async def revoke_by_id(request: Request[Any, Any, Any], token_id: FromPath[str]) -> None:
     authority: Authority = request.app.state.authority
     client = await authenticate_client(authority, request, {}, allow_public=False)
     found = await tokens.revoke_by_id(
