@@ -6,13 +6,16 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
+from contextvars import ContextVar
 from typing import Any, Final, Literal
 
 import structlog
 
-__all__ = ["REDACTED", "configure_logging", "redact"]
+__all__ = ["REDACTED", "REQUEST_ID", "configure_logging", "redact"]
 
 REDACTED: Final = "[redacted]"
+# The current request's id, set once per request (cheaper than binding structlog contextvars).
+REQUEST_ID: Final[ContextVar[str | None]] = ContextVar("request_id", default=None)
 
 # Keys whose values are never logged, whatever they hold.
 _SECRET_KEY = re.compile(
@@ -65,12 +68,22 @@ def redact(
     return event_dict
 
 
+def _add_request_id(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
+
+
 def configure_logging(
     log_format: Literal["console", "json"] = "console", level: str = "info"
 ) -> None:
     numeric_level = logging.getLevelNamesMapping()[level.upper()]
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _add_request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,

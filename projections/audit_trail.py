@@ -48,6 +48,14 @@ INSERT INTO audit_trail (global_position, event_id, occurred_at, stream_id, acti
     request_id, correlation_id, hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 """
+_INSERT_MANY: Final = """
+INSERT INTO audit_trail (global_position, event_id, occurred_at, stream_id, action, outcome,
+    reason, actor, actor_id, subject_user, workspace_id, client_id, resource, ip, user_agent,
+    request_id, correlation_id, hash)
+SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
+    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+    $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bytea[])
+"""
 
 
 def resource_of(event: Event) -> str | None:
@@ -149,4 +157,5 @@ PROJECTION: Final = Projection(
     tables=("audit_trail",),
     ddl=load_ddl(NAME),
     statements=statements,
+    bulk={_INSERT: _INSERT_MANY},
 )

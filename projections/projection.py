@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from schemas.envelope import RecordedEvent
@@ -31,6 +31,8 @@ class Projection:
     statements: Callable[[RecordedEvent], Sequence[Statement]]
     # Inline projections run in the append's transaction; the others in the projector.
     inline: bool = False
+    # Row statement -> the same write for many rows from arrays (`unnest`), for batches.
+    bulk: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def drop_sql(self) -> str:

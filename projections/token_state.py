@@ -133,4 +133,5 @@ PROJECTION: Final = Projection(
     ddl=load_ddl(NAME),
     statements=statements,
     inline=True,
+    bulk=BULK,
 )

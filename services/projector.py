@@ -46,6 +46,7 @@ async def step(pool: asyncpg.Pool, projection: Projection, batch_size: int) -> i
                 if stored.event_type in projection.handles
                 for statement in projection.statements(stored.decode())
             ),
+            projection.bulk,
         )
         await checkpoints.advance(conn, projection.name, events[-1].checkpoint)
         return len(events)

@@ -281,7 +281,7 @@ class EventStore:
         self, conn: Connection, rows: _Rows, statements: list[tuple[str, Sequence[Any]]]
     ) -> None:
         await conn.fetch(_INSERT, *rows.columns)
-        await run_statements(conn, statements)
+        await run_statements(conn, statements, self._bulk)
 
     async def read_stream(self, stream_id: str) -> tuple[list[RecordedEvent], StreamHead]:
         async with self._pool.acquire() as conn:
@@ -337,15 +337,30 @@ def _stored(row: asyncpg.Record) -> StoredEvent:
     return StoredEvent(*row.values())
 
 
-async def run_statements(conn: Connection, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
-    """Run statements in order, batching consecutive runs of the same SQL into one executemany."""
+async def run_statements(
+    conn: Connection,
+    statements: Iterable[tuple[str, Sequence[Any]]],
+    bulk: BulkForms | None = None,
+) -> None:
+    """Run statements in order; a run of the same SQL goes as one statement over arrays when
+    it has a bulk form, else as one executemany."""
     batch_sql: str | None = None
     batch: list[Sequence[Any]] = []
     for sql, args in statements:
         if sql != batch_sql and batch:
-            await conn.executemany(batch_sql or "", batch)
+            await _run_batch(conn, batch_sql or "", batch, bulk)
             batch = []
         batch_sql = sql
         batch.append(args)
     if batch and batch_sql is not None:
-        await conn.executemany(batch_sql, batch)
+        await _run_batch(conn, batch_sql, batch, bulk)
+
+
+async def _run_batch(
+    conn: Connection, sql: str, batch: list[Sequence[Any]], bulk: BulkForms | None
+) -> None:
+    many = bulk.get(sql) if bulk and len(batch) > 1 else None
+    if many is None:
+        await conn.executemany(sql, batch)
+    else:
+        await conn.execute(many, *(list(column) for column in zip(*batch, strict=True)))

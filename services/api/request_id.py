@@ -12,6 +12,8 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from infra.logging import REQUEST_ID
+
 __all__ = ["RequestIdMiddleware"]
 
 log = structlog.get_logger(__name__)
@@ -43,7 +45,8 @@ class RequestIdMiddleware:
                 MutableScopeHeaders.from_message(message)["X-Request-Id"] = request_id
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        bound = REQUEST_ID.set(request_id)
+        try:
             await self.app(scope, receive, send_with_id)
             if log.is_enabled_for(logging.DEBUG):
                 # Never bodies; the query string goes through the redaction processor.
@@ -55,3 +58,5 @@ class RequestIdMiddleware:
                     status=status,
                     ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+        finally:
+            REQUEST_ID.reset(bound)

@@ -87,7 +87,9 @@ async def test_authlib_client_runs_every_flow_and_no_secret_reaches_a_log(
     server_log = server_log_path(settings).read_text(encoding="utf-8", errors="replace")
     captured = server_log
     # The server did log every request, with the refused one's query string.
-    assert server_log.count('"event": "http_request"') >= 8
+    requests = [line for line in server_log.splitlines() if '"event": "http_request"' in line]
+    assert len(requests) >= 8
+    assert all('"request_id": "' in line for line in requests)  # bound to every line
     assert "client_secret=[redacted]" in server_log
     leaked = [secret[:12] for secret in secrets if secret in captured]
     assert leaked == []
