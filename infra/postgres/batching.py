@@ -8,8 +8,9 @@ one transaction or query serves many requests, which leaves CPU for the rest.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from infra.postgres.event_store import EventStore, StreamAppend
 
@@ -21,11 +22,17 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+# A batch that ended this recently means requests are streaming in.
+_BUSY_S: Final = 0.005
+
+
 class Batcher(Generic[T, R]):
     """Runs `run(items)` over whatever is queued; each caller gets its own result back.
 
     Up to `in_flight` batches run at once, so one slow round trip does not hold up the
-    next; batches form only when every slot is busy.
+    next; batches form only when every slot is busy. A round trip costs far more CPU than
+    the work of one item, so while requests keep coming (the last batch ended moments
+    ago) a batch waits `linger` seconds for company; an idle caller never waits.
     """
 
     def __init__(
@@ -33,10 +40,14 @@ class Batcher(Generic[T, R]):
         run: Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]],
         max_batch: int,
         in_flight: int = 2,
+        linger: float = 0.0,
     ) -> None:
         self._run = run
         self._max_batch = max_batch
         self._in_flight = in_flight
+        self._linger = linger
+        self._last_end = -1.0
+        self._gathering = False
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._running: set[asyncio.Task[None]] = set()
 
@@ -47,18 +58,33 @@ class Batcher(Generic[T, R]):
         return await future
 
     def _start(self) -> None:
-        while self._pending and len(self._running) < self._in_flight:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
-            task = asyncio.create_task(self._flush(batch))
-            self._running.add(task)
-            task.add_done_callback(self._finished)
+        # At most one batch is gathering at a time; it takes what is queued when it starts.
+        if self._gathering or not self._pending or len(self._running) >= self._in_flight:
+            return
+        busy = time.monotonic() - self._last_end < _BUSY_S
+        self._gathering = True
+        task = asyncio.create_task(self._flush(self._linger if busy else 0.0))
+        self._running.add(task)
+        task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
+        self._last_end = time.monotonic()
         self._start()
 
-    async def _flush(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+    async def _flush(self, linger: float) -> None:
+        if linger:
+            try:
+                await asyncio.sleep(linger)
+            except BaseException:
+                self._gathering = False
+                for _, future in self._pending:  # shutting down: nobody waiting may hang
+                    future.cancel()
+                raise
+        batch = self._pending[: self._max_batch]
+        del self._pending[: self._max_batch]
+        self._gathering = False
+        self._start()  # more than a batch's worth queued: another slot may take it
         try:
             results = await self._run([item for item, _ in batch])
         except Exception as error:  # noqa: BLE001 (handed to every waiting caller)
@@ -84,12 +110,12 @@ class GroupCommit:
     anyway, its members are retried alone so one bad append fails only its own request.
     """
 
-    def __init__(self, store: EventStore, max_batch: int = 256) -> None:
+    def __init__(self, store: EventStore, max_batch: int = 256, linger: float = 0.002) -> None:
         self._store = store
         # One commit in flight: the next batch gathers everything that arrived meanwhile, and
         # an append's fixed cost (a round trip, a statement) is shared by more requests.
         self._batcher: Batcher[Sequence[StreamAppend], None] = Batcher(
-            self._commit, max_batch, in_flight=1
+            self._commit, max_batch, in_flight=1, linger=linger
         )
 
     async def append(self, appends: Sequence[StreamAppend]) -> None:
@@ -116,10 +142,13 @@ class GroupedLookup(Generic[K, V]):
     """Concurrent lookups by key share one query (`fetch` returns the rows it found)."""
 
     def __init__(
-        self, fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, V]]], max_batch: int = 256
+        self,
+        fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, V]]],
+        max_batch: int = 256,
+        linger: float = 0.0005,
     ) -> None:
         self._fetch = fetch
-        self._batcher: Batcher[K, V | None] = Batcher(self._lookup, max_batch)
+        self._batcher: Batcher[K, V | None] = Batcher(self._lookup, max_batch, linger=linger)
 
     async def get(self, key: K) -> V | None:
         return await self._batcher.submit(key)
