@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 import nats
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 
@@ -27,6 +28,16 @@ _ACK_TIMEOUT_S: Final = 5.0
 _encoder = msgspec.json.Encoder()
 
 
+class _PubAck(msgspec.Struct):
+    """A JetStream publish acknowledgement: a sequence, or an error."""
+
+    seq: int | None = None
+    error: dict[str, Any] | None = None
+
+
+_ack_decoder = msgspec.json.Decoder(_PubAck)
+
+
 class BusUnavailable(Exception):
     """NATS did not acknowledge in time; the caller retries from its checkpoint."""
 
@@ -39,6 +50,13 @@ class EventBus:
         self.js: JetStreamContext = nc.jetstream(publish_async_max_pending=4096)
         self.stream = stream
         self.prefix = prefix
+        # JetStream acknowledgements come back on one inbox subscription. nats-py's own
+        # publish_async yields to the loop per message, so its flusher writes the socket
+        # once per event; publishing a batch without yielding writes it once.
+        self._ack_inbox = nc.new_inbox()
+        self._ack_subscription: Any = None
+        self._pending_acks: dict[str, asyncio.Future[None]] = {}
+        self._sequence = 0
 
     @classmethod
     async def connect(cls, url: str, *, stream: str, prefix: str, name: str) -> EventBus:
@@ -71,17 +89,48 @@ class EventBus:
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         """Publish in log order and wait for every acknowledgement."""
+        acks: list[asyncio.Future[None]] = []
         try:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
             # that arrives as the acks complete.
             async with asyncio.timeout(_ACK_TIMEOUT_S):
-                acks = []
+                if self._ack_subscription is None:
+                    self._ack_subscription = await self.nc.subscribe(
+                        f"{self._ack_inbox}.*", cb=self._on_ack
+                    )
+                loop = asyncio.get_running_loop()
                 for event in events:
-                    acks.append(await self.js.publish_async(*_message(self.prefix, event)))
-                    _raise_if_cancelled()
+                    self._sequence += 1
+                    reply = f"{self._ack_inbox}.{self._sequence}"
+                    ack: asyncio.Future[None] = loop.create_future()
+                    self._pending_acks[reply] = ack
+                    acks.append(ack)
+                    subject, payload, _timeout, _stream, headers = _message(self.prefix, event)
+                    await self.nc.publish(subject, payload, reply=reply, headers=headers)
+                _raise_if_cancelled()
                 await asyncio.gather(*acks)
         except (TimeoutError, nats.errors.Error) as error:
             raise _unavailable(error) from error
+        finally:
+            for ack in acks:
+                if not ack.done():
+                    ack.cancel()
+            self._pending_acks = {k: v for k, v in self._pending_acks.items() if not v.done()}
+
+    async def _on_ack(self, msg: Msg) -> None:
+        ack = self._pending_acks.pop(msg.subject, None)
+        if ack is None or ack.done():
+            return
+        try:
+            reply = _ack_decoder.decode(msg.data)
+        except msgspec.DecodeError:
+            ack.set_exception(BusUnavailable("malformed JetStream acknowledgement"))
+            return
+        if reply.error is not None or reply.seq is None:
+            description = (reply.error or {}).get("description", "no sequence")
+            ack.set_exception(BusUnavailable(f"JetStream refused a message: {description}"))
+        else:
+            ack.set_result(None)
 
     async def last_published(self) -> Checkpoint | None:
         """The log position of the newest message in the stream, or None if it is empty."""

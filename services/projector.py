@@ -10,6 +10,7 @@ import asyncio
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Final
 
 import asyncpg
 import msgspec
@@ -23,6 +24,8 @@ from projections import Projection
 __all__ = ["ProjectionStatus", "Projector", "catch_up", "projection_status", "rebuild"]
 
 log = structlog.get_logger(__name__)
+# Async projections tolerate lag: while busy, a batch per 50 ms is plenty.
+_LINGER_S: Final = 0.05
 _RETRY_S = 1.0
 
 
@@ -101,6 +104,8 @@ class Projector:
                 log.warning("projection_error", projection=projection.name, error=str(error))
                 await asyncio.sleep(_RETRY_S)
                 continue
+            if 0 < read < self._batch_size:
+                await asyncio.sleep(_LINGER_S)  # gather more per transaction while busy
             if read < self._batch_size:
                 await wait(woken, self._poll_interval)
 

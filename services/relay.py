@@ -25,6 +25,8 @@ __all__ = ["RELAY_CHECKPOINT", "RELAY_LOCK", "Relay"]
 RELAY_CHECKPOINT: Final = "relay"
 RELAY_LOCK: Final = 0x6B6C_7265  # "klre"
 _STANDBY_S: Final = 1.0
+# Pause after a partial batch while events stream in (no pause once caught up and idle).
+_LINGER_S: Final = 0.001
 _RETRY_S: Final = 0.5
 
 log = structlog.get_logger(__name__)
@@ -79,6 +81,10 @@ class Relay:
                 aligned = False  # NATS may have come back without what it acknowledged
                 await asyncio.sleep(_RETRY_S)
                 continue
+            if 0 < published < self._batch_size:
+                # Events are streaming in: let the next batch gather a few milliseconds'
+                # worth, so one read, publish and checkpoint serve many events.
+                await asyncio.sleep(_LINGER_S)
             if published < self._batch_size:
                 await wait(self._woken, self._poll_interval)
 
