@@ -90,5 +90,5 @@ def json_post_endpoint(path: str | list[str], core: Core, name: str) -> ASGIRout
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     endpoint.__name__ = name
-    handler: ASGIRouteHandler = asgi(path, name=name)(endpoint)
+    handler: ASGIRouteHandler = asgi(path, name=name, copy_scope=False)(endpoint)
     return handler
