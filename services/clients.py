@@ -77,6 +77,10 @@ _SELECT: Final = """
 SELECT client_id, status, registration, secret_digest, previous_secret_digest, previous_valid_until
 FROM clients WHERE client_id = ANY($1::text[])
 """
+_SELECT_ALL: Final = """
+SELECT client_id, status, registration, secret_digest, previous_secret_digest, previous_valid_until
+FROM clients ORDER BY registered_at
+"""
 _registration = msgspec.json.Decoder(ClientRegistered)
 
 
@@ -110,15 +114,7 @@ class ClientDirectory:
         row = await self._lookup.get(client_id)
         if row is None:
             return None
-        now = now or utcnow()
-        digests = [row["secret_digest"]]
-        if row["previous_secret_digest"] and row["previous_valid_until"] > now:
-            digests.append(row["previous_secret_digest"])
-        record = ClientRecord(
-            registration=_registration.decode(row["registration"]),
-            status=row["status"],
-            secret_digests=tuple(d for d in digests if d),
-        )
+        record = _record(row, now or utcnow())
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[client_id] = (time.monotonic(), record)
@@ -126,9 +122,20 @@ class ClientDirectory:
 
     async def list(self) -> list[ClientRecord]:
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch("SELECT client_id FROM clients ORDER BY registered_at")
-        found = [await self.get(row["client_id"]) for row in rows]
-        return [record for record in found if record is not None]
+            rows = await conn.fetch(_SELECT_ALL)
+        now = utcnow()
+        return [_record(row, now) for row in rows]
+
+
+def _record(row: asyncpg.Record, now: datetime) -> ClientRecord:
+    digests = [row["secret_digest"]]
+    if row["previous_secret_digest"] and row["previous_valid_until"] > now:
+        digests.append(row["previous_secret_digest"])
+    return ClientRecord(
+        registration=_registration.decode(row["registration"]),
+        status=row["status"],
+        secret_digests=tuple(d for d in digests if d),
+    )
 
 
 def authenticate(hasher: SecretHasher, client: ClientRecord | None, secret: str | None) -> bool:
