@@ -75,7 +75,7 @@ async def create_user(
         username=username,
         password_hash=await _password_hash(password),
         service_account=service_account,
-        password_expires_at=utcnow() + password_ttl if password_ttl else None,
+        password_expires_at=utcnow() + password_ttl if password_ttl is not None else None,
         workspace_id=workspace_id,
     )
     command = user_domain.RegisterUser(registered=registered)
@@ -106,7 +106,7 @@ async def set_password(
 ) -> bool:
     command = user_domain.ChangePassword(
         password_hash=await _password_hash(password),
-        password_expires_at=utcnow() + password_ttl if password_ttl else None,
+        password_expires_at=utcnow() + password_ttl if password_ttl is not None else None,
     )
     return bool(await execute(store, user_domain.decider, f"user-{user_id}", command, metadata))
 

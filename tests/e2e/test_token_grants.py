@@ -279,3 +279,31 @@ async def test_suspending_a_client_makes_its_tokens_inactive_at_once(
         return bool(answer.status_code == 401 and answer.json()["error"] == "invalid_client")
 
     await wait_for(refused, timeout=CLIENT_TTL_S + 1)
+
+
+async def test_password_grant_refuses_an_expired_password_and_a_disabled_user(
+    api: AsyncTestClient[Litestar], make_client: Any, authority: Authority
+) -> None:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from services.users import disable_user  # noqa: PLC0415
+
+    client = await make_client(grant_types=("password",), scopes=("read",))
+    await create_user(
+        authority.store, "svc-expired", "expired-pass-1", Metadata(), password_ttl=timedelta(0)
+    )
+    expired = await api.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": "svc-expired", "password": "expired-pass-1"},
+        auth=client.basic,
+    )
+    assert (expired.status_code, expired.json()["error_code"]) == (401, "password_expired")
+
+    user_id = await create_user(authority.store, "svc-disabled", "disabled-pass-1", Metadata())
+    assert await disable_user(authority.store, user_id, "left", Metadata(actor="admin"))
+    disabled = await api.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": "svc-disabled", "password": "disabled-pass-1"},
+        auth=client.basic,
+    )
+    assert (disabled.status_code, disabled.json()["error_code"]) == (401, "invalid_credentials")
