@@ -16,7 +16,7 @@ import msgspec
 from schemas.canonical import GENESIS_HASH, event_hash
 from schemas.envelope import Metadata
 
-__all__ = ["ChainBreak", "ChainReport", "ChainVerifier", "LoggedEvent", "verify_chains"]
+__all__ = ["ChainBreak", "ChainReport", "ChainVerifier", "LoggedEvent", "hash_of", "verify_chains"]
 
 BreakKind = Literal["altered", "missing_before", "reordered_or_removed"]
 
@@ -83,20 +83,24 @@ class ChainVerifier:
             return _break("missing_before", event, f"version {self._version + 1} is missing")
         if event.prev_hash != self._head:
             return _break("reordered_or_removed", event, "does not extend the event before it")
-        recomputed = event_hash(
-            event.prev_hash,
-            stream_id=event.stream_id,
-            stream_version=event.stream_version,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            occurred_at=event.occurred_at,
-            metadata=event.metadata,
-            data=event.data,
-        )
-        if recomputed != event.hash:
+        if hash_of(event) != event.hash:
             return _break("altered", event, "content does not match its stored hash")
         return None
+
+
+def hash_of(event: LoggedEvent) -> bytes:
+    """The hash the chain rule gives this event's stored content and prev_hash."""
+    return event_hash(
+        event.prev_hash,
+        stream_id=event.stream_id,
+        stream_version=event.stream_version,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        occurred_at=event.occurred_at,
+        metadata=event.metadata,
+        data=event.data,
+    )
 
 
 def _break(kind: BreakKind, event: LoggedEvent, detail: str) -> ChainBreak:

@@ -26,6 +26,7 @@ from schemas.http.management import (
 from services import administration
 from services.administration import StatusAction
 from services.authority import Authority
+from services.clients import registration_problems
 from services.refusals import Refused
 
 __all__ = ["Body", "Runner", "add_admin_commands"]
@@ -94,7 +95,7 @@ def cmd_clients_create(args: argparse.Namespace, run: Runner) -> int:
         scope_reasons=dict(args.scope_reasons),
         review_scopes=tuple(args.review_scopes),
     )
-    problems = administration.registration_of(request).problems()
+    problems = registration_problems(request)
     if problems:
         raise UsageError("; ".join(problems))
 

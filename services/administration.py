@@ -24,7 +24,7 @@ from schemas.http.management import (
 )
 from services import clients, users
 from services.authority import Authority
-from services.clients import ClientRecord, ClientRegistration, InvalidRegistration
+from services.clients import ClientRecord, InvalidRegistration
 from services.keys import load_keys, rotate_keys
 from services.refusals import Refused
 
@@ -39,7 +39,6 @@ __all__ = [
     "enrol_otp",
     "get_client",
     "list_clients",
-    "registration_of",
     "rotate_client_secret",
     "rotate_signing_keys",
 ]
@@ -85,23 +84,6 @@ def client_summary(client: ClientRecord) -> ClientSummary:
     )
 
 
-def registration_of(request: ClientRegistrationRequest) -> ClientRegistration:
-    return ClientRegistration(
-        name=request.name,
-        grant_types=request.grant_types,
-        scopes=request.scopes,
-        redirect_uris=request.redirect_uris,
-        confidential=request.confidential,
-        require_pkce=request.require_pkce,
-        token_format=request.token_format,
-        access_token_ttl=request.access_token_ttl,
-        refresh_token_ttl=request.refresh_token_ttl,
-        scope_reasons=dict(request.scope_reasons),
-        review_scopes=request.review_scopes,
-        workspace_id=request.workspace_id,
-    )
-
-
 async def create_client(
     authority: Authority, request: ClientRegistrationRequest, metadata: Metadata
 ) -> ClientCreated:
@@ -115,10 +97,9 @@ async def create_client(
         *request.scope_reasons.values(),
         what="a registration",
     )
-    spec = registration_of(request)
     try:
         client_id, secret = await clients.register_client(
-            authority.store, authority.hasher, spec, metadata
+            authority.store, authority.hasher, request, metadata
         )
     except InvalidRegistration as error:
         raise Refused("invalid_request", str(error)) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
@@ -23,6 +23,7 @@ from infra.postgres.batching import GroupedLookup
 from infra.postgres.event_store import EventStore
 from schemas.envelope import Metadata
 from schemas.events import ClientRegistered, Digest
+from schemas.http.management import ClientRegistrationRequest as ClientRegistration
 from services.commands import execute, utcnow
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "InvalidRegistration",
     "authenticate",
     "register_client",
+    "registration_problems",
     "rotate_secret",
     "set_status",
 ]
@@ -154,51 +156,37 @@ def authenticate(hasher: SecretHasher, client: ClientRecord | None, secret: str 
     return hasher.verify(secret, client.secret_digests)
 
 
-@dataclass(frozen=True, slots=True)
-class ClientRegistration:
-    name: str
-    grant_types: tuple[str, ...]
-    scopes: tuple[str, ...]
-    redirect_uris: tuple[str, ...] = ()
-    confidential: bool = True
-    require_pkce: bool = True
-    token_format: Literal["jwt", "opaque"] = "jwt"
-    access_token_ttl: int = 3600
-    refresh_token_ttl: int = 2_592_000
-    scope_reasons: dict[str, str] = field(default_factory=dict)
-    review_scopes: tuple[str, ...] = ()
-    workspace_id: str | None = None
-
-    def problems(self) -> list[str]:
-        found = []
-        if not self.name.strip():
-            found.append("name must not be empty")
-        unknown = sorted(set(self.grant_types) - GRANT_TYPES)
-        if unknown or not self.grant_types:
-            found.append(f"grant types must be among {sorted(GRANT_TYPES)}, got {unknown or []}")
-        if any(parse_scope(scope) != (scope,) for scope in self.scopes):
-            found.append("each scope must be one scope token")
-        if not self.confidential and "client_credentials" in self.grant_types:
-            found.append("a public client cannot use client_credentials")
-        if not self.confidential and "password" in self.grant_types:
-            found.append("a public client cannot use the password grant")
-        if "authorization_code" in self.grant_types and not self.redirect_uris:
-            found.append("authorization_code needs at least one redirect URI")
-        found += [
-            f"redirect URI not allowed: {uri}" for uri in self.redirect_uris if not registrable(uri)
-        ]
-        if not 60 <= self.access_token_ttl <= 86_400:
-            found.append("access token lifetime must be between 60 s and 24 h")
-        if not 60 <= self.refresh_token_ttl <= 31_536_000:
-            found.append("refresh token lifetime must be between 60 s and 365 days")
-        return found
+def registration_problems(spec: ClientRegistration) -> list[str]:
+    """Why a registration cannot be accepted; empty when it can."""
+    found = []
+    if not spec.name.strip():
+        found.append("name must not be empty")
+    unknown = sorted(set(spec.grant_types) - GRANT_TYPES)
+    if unknown or not spec.grant_types:
+        found.append(f"grant types must be among {sorted(GRANT_TYPES)}, got {unknown or []}")
+    if any(parse_scope(scope) != (scope,) for scope in spec.scopes):
+        found.append("each scope must be one scope token")
+    if not spec.confidential and "client_credentials" in spec.grant_types:
+        found.append("a public client cannot use client_credentials")
+    if not spec.confidential and "password" in spec.grant_types:
+        found.append("a public client cannot use the password grant")
+    if "authorization_code" in spec.grant_types and not spec.redirect_uris:
+        found.append("authorization_code needs at least one redirect URI")
+    found += [
+        f"redirect URI not allowed: {uri}" for uri in spec.redirect_uris if not registrable(uri)
+    ]
+    if not 60 <= spec.access_token_ttl <= 86_400:
+        found.append("access token lifetime must be between 60 s and 24 h")
+    if not 60 <= spec.refresh_token_ttl <= 31_536_000:
+        found.append("refresh token lifetime must be between 60 s and 365 days")
+    return found
 
 
 async def register_client(
     store: EventStore, hasher: SecretHasher, spec: ClientRegistration, metadata: Metadata
 ) -> tuple[str, str | None]:
     """Register a client; returns its id and, for a confidential client, its secret (once)."""
-    problems = spec.problems()
+    problems = registration_problems(spec)
     if problems:
         raise InvalidRegistration("; ".join(problems))
     client_id = uuid.uuid4().hex

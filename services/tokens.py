@@ -16,7 +16,6 @@ import msgspec
 
 from domain import authorization as authorization_domain
 from domain import token_family as family_domain
-from domain.decider import fold
 from infra.crypto.digests import new_token, token_digest
 from infra.crypto.jwt import hash_claim
 from infra.postgres.event_store import NEW_STREAM, ConcurrencyError, StreamAppend, StreamHead
@@ -286,8 +285,7 @@ async def refresh(
     stream = family_stream(family_id)
     for _ in range(ATTEMPTS):
         now = utcnow()
-        history, head = await authority.store.read_stream(stream)
-        state = fold(family_domain.decider, [r.event for r in history])  # type: ignore[misc]
+        state, head = await load(authority.store, family_domain.decider, stream)
         if not isinstance(state, family_domain.Active):
             raise Refused("invalid_grant", "the refresh token has been revoked")
         scopes = requested or state.scopes

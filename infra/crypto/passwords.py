@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from schemas.events import PasswordHash
 
-__all__ = ["hash_password", "needs_rehash", "verify_against_dummy", "verify_password"]
+__all__ = ["hash_password", "verify_against_dummy", "verify_password"]
 
 # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): memory-hard yet ~40 ms, so a login
 # burst cannot exhaust the server. RFC 9106's low-memory profile (64 MiB, 4 lanes) took ~160 ms.
@@ -27,14 +27,6 @@ def verify_password(stored: PasswordHash, password: str) -> bool:
         return _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def needs_rehash(stored: PasswordHash) -> bool:
-    """True when `stored` was made with other parameters: rehash it after a successful login."""
-    try:
-        return _HASHER.check_needs_rehash(stored)
-    except InvalidHashError:
-        return True
 
 
 @functools.cache

@@ -295,6 +295,11 @@ _PLACEHOLDER = re.compile(r"\$(\d+)")
 _INSERT_ARGS: Final = 10
 
 
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Row arguments as one array per parameter, for a statement over `unnest`."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
 def _shift(match: re.Match[str], offset: int) -> str:
     return f"${int(match.group(1)) + offset}"
 
@@ -323,7 +328,7 @@ def _single_statement(
         offset = _INSERT_ARGS + len(params)
         renumbered = _PLACEHOLDER.sub(partial(_shift, offset=offset), bulk[sql])
         parts.append(f"projected_{index} AS ({renumbered})")
-        params.extend(list(column) for column in zip(*rows, strict=True))
+        params.extend(_columns(rows))
     return f"WITH {', '.join(parts)} SELECT event_id, global_position, tx_id FROM appended", params
 
 
@@ -363,4 +368,4 @@ async def _run_batch(
     if many is None:
         await conn.executemany(sql, batch)
     else:
-        await conn.execute(many, *(list(column) for column in zip(*batch, strict=True)))
+        await conn.execute(many, *_columns(batch))

@@ -38,7 +38,7 @@ class _Response(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 class ClientRegistrationRequest(_Request, frozen=True, kw_only=True):
-    """Mirrors `services.clients.ClientRegistration`; checked by its `problems()`."""
+    """A client's registration, from the API or the CLI; see `registration_problems`."""
 
     name: str
     grant_types: tuple[str, ...]

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
 
+from services.api.oauth.params import MAX_BODY
 from services.refusals import Refused
 
 __all__ = ["read_body"]
 
 T = TypeVar("T")
 
-_MAX_BODY: Final = 64 * 1024
-
 
 async def read_body(request: Request[Any, Any, Any], into: type[T], *, optional: bool = False) -> T:
     """The body as `into`; an `optional` body may be empty, meaning every field's default."""
     body = await request.body()
-    if len(body) > _MAX_BODY:
+    if len(body) > MAX_BODY:
         raise Refused("invalid_request", "request body too large")
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if optional and not body.strip():

@@ -16,11 +16,11 @@ from litestar.handlers import ASGIRouteHandler
 from litestar.types import HTTPResponseStartEvent, HTTPScope, Receive, Scope, Send
 
 from services.api.errors import NO_STORE, error_parts
+from services.api.oauth.params import MAX_BODY
 from services.refusals import Refused
 
 __all__ = ["OAuthRequest", "RawRequest", "json_post_endpoint"]
 
-_MAX_BODY: Final = 64 * 1024
 _JSON: Final = (b"content-type", b"application/json")
 
 
@@ -56,7 +56,7 @@ class RawRequest:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > _MAX_BODY:
+            if size > MAX_BODY:
                 raise Refused("invalid_request", "request body too large")
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl, unquote_plus
 
 import msgspec
@@ -18,14 +18,13 @@ from services.refusals import Refused
 if TYPE_CHECKING:
     from services.api.oauth.endpoint import OAuthRequest
 
-__all__ = ["basic_credentials", "decode_params", "read_params", "refuse_secrets_in_query"]
-
-T = TypeVar("T")
+__all__ = ["MAX_BODY", "basic_credentials", "read_params", "refuse_secrets_in_query"]
 
 _SECRET_PARAMS: Final = frozenset(
     {"client_secret", "password", "code", "code_verifier", "refresh_token", "token", "assertion"}
 )
-_MAX_BODY: Final = 64 * 1024
+# Every OAuth and management body: far above any legitimate request.
+MAX_BODY: Final = 64 * 1024
 
 
 def refuse_secrets_in_query(query_string: bytes) -> None:
@@ -41,7 +40,7 @@ async def read_params(request: OAuthRequest) -> dict[str, str]:
     """The body's parameters as strings: urlencoded form, or a flat JSON object."""
     refuse_secrets_in_query(request.scope.get("query_string", b""))
     body = await request.body()
-    if len(body) > _MAX_BODY:
+    if len(body) > MAX_BODY:
         raise Refused("invalid_request", "request body too large")
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type == "application/json":
@@ -77,17 +76,6 @@ def _form_params(body: bytes) -> dict[str, str]:
         if value != "":  # RFC 6749 3.1: empty parameters are treated as omitted
             params[name] = value
     return params
-
-
-def decode_params(params: dict[str, str], into: type[T]) -> T:
-    try:
-        return msgspec.convert(params, into, strict=False)
-    except msgspec.ValidationError as error:
-        raise Refused("invalid_request", _describe(str(error))) from None
-
-
-def _describe(message: str) -> str:
-    return message.replace("`$.", "`").replace("Object missing required field", "missing parameter")
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from domain.chain import LoggedEvent, verify_chains
-from schemas.canonical import GENESIS_HASH, event_hash
+from domain.chain import LoggedEvent, hash_of, verify_chains
+from schemas.canonical import GENESIS_HASH
 from schemas.envelope import Metadata
 
 
@@ -36,18 +36,7 @@ def chain(stream: str, count: int, start_position: int = 1) -> list[LoggedEvent]
 
 def rehash(event: LoggedEvent) -> LoggedEvent:
     """What a forger who knows the rule does: a fresh, self-consistent hash."""
-    digest = event_hash(
-        event.prev_hash,
-        stream_id=event.stream_id,
-        stream_version=event.stream_version,
-        event_id=event.event_id,
-        event_type=event.event_type,
-        schema_version=event.schema_version,
-        occurred_at=event.occurred_at,
-        metadata=event.metadata,
-        data=event.data,
-    )
-    return msgspec.structs.replace(event, hash=digest)
+    return msgspec.structs.replace(event, hash=hash_of(event))
 
 
 def test_an_untouched_log_is_intact() -> None:
