@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from infra.postgres.event_store import ConcurrencyError, EventStore, StreamHead
 from schemas.envelope import Metadata, NewEvent
 from schemas.events import Event
 
-__all__ = ["ATTEMPTS", "execute", "load", "new_events", "utcnow"]
+__all__ = ["ATTEMPTS", "execute", "load", "new_events", "random_id", "utcnow"]
 
 C = TypeVar("C")
 E = TypeVar("E", bound=Event)
@@ -24,6 +25,11 @@ ATTEMPTS = 8
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def random_id() -> str:
+    """128 random bits as 32 hex digits: a token id or stream name (a fifth of uuid4's cost)."""
+    return os.urandom(16).hex()
 
 
 def new_events(events: Sequence[Event], metadata: Metadata, now: datetime) -> list[NewEvent]:

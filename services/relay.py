@@ -17,7 +17,7 @@ import structlog
 
 from infra.nats_bus import BusUnavailable, EventBus
 from infra.postgres import Connection, checkpoints
-from infra.postgres.event_store import Checkpoint, read_after
+from infra.postgres.event_store import Checkpoint, read_after_follower
 from infra.postgres.notify import Wakeup, wait
 
 __all__ = ["RELAY_CHECKPOINT", "RELAY_LOCK", "Relay"]
@@ -25,8 +25,10 @@ __all__ = ["RELAY_CHECKPOINT", "RELAY_LOCK", "Relay"]
 RELAY_CHECKPOINT: Final = "relay"
 RELAY_LOCK: Final = 0x6B6C_7265  # "klre"
 _STANDBY_S: Final = 1.0
-# Pause after a partial batch while events stream in (no pause once caught up and idle).
-_LINGER_S: Final = 0.001
+# Pause after a partial batch while events stream in, longer the more the batch held: a
+# trickle is published at once, a flood in batches at most 10 ms apart (no pause when idle).
+_LINGER_PER_EVENT_S: Final = 0.0005
+_MAX_LINGER_S: Final = 0.010
 _RETRY_S: Final = 0.5
 
 log = structlog.get_logger(__name__)
@@ -75,7 +77,7 @@ class Relay:
                     await self.align_with_stream()
                     aligned = True
                 self._woken.clear()
-                published = await self.publish_once()
+                published = await self.publish_once(lock_conn)
             except BusUnavailable as error:
                 log.warning("relay_nats_unavailable", error=str(error))
                 aligned = False  # NATS may have come back without what it acknowledged
@@ -84,7 +86,7 @@ class Relay:
             if 0 < published < self._batch_size:
                 # Events are streaming in: let the next batch gather a few milliseconds'
                 # worth, so one read, publish and checkpoint serve many events.
-                await asyncio.sleep(_LINGER_S)
+                await asyncio.sleep(min(_MAX_LINGER_S, published * _LINGER_PER_EVENT_S))
             if published < self._batch_size:
                 await wait(self._woken, self._poll_interval)
 
@@ -98,15 +100,17 @@ class Relay:
                 log.info("relay_checkpoint_aligned", checkpoint=current, stream=last)
                 await checkpoints.reset(conn, RELAY_CHECKPOINT, last)
 
-    async def publish_once(self) -> int:
-        """Publish the next batch after the checkpoint; returns how many events it held."""
-        async with self._pool.acquire() as conn:
-            checkpoint = await checkpoints.load(conn, RELAY_CHECKPOINT)
-            events = await read_after(conn, checkpoint, self._batch_size)
-            if not events:
-                return 0
-            await self._bus.publish(events)
-            await checkpoints.advance(conn, RELAY_CHECKPOINT, events[-1].checkpoint)
+    async def publish_once(self, conn: Connection) -> int:
+        """Publish the next batch after the checkpoint; returns how many events it held.
+
+        Two round trips to Postgres per batch, on the leader's own connection: the read
+        (which loads the checkpoint itself, so an operator's rewind is seen) and the advance.
+        """
+        events = await read_after_follower(conn, RELAY_CHECKPOINT, self._batch_size)
+        if not events:
+            return 0
+        await self._bus.publish(events)
+        await checkpoints.advance(conn, RELAY_CHECKPOINT, events[-1].checkpoint)
         return len(events)
 
 

@@ -31,7 +31,7 @@ from schemas.events import (
 )
 from services.authority import Authority
 from services.clients import ClientRecord
-from services.commands import ATTEMPTS, load, new_events, utcnow
+from services.commands import ATTEMPTS, load, new_events, random_id, utcnow
 from services.keys import ACCESS_ALG, ID_TOKEN_ALG
 from services.refusals import Refused
 
@@ -82,7 +82,7 @@ def _access_token(
     authority: Authority, grant: Grant, now: datetime
 ) -> tuple[str, AccessTokenIssued]:
     registration = grant.client.registration
-    jti = Jti(uuid.uuid4().hex)
+    jti = Jti(random_id())
     expires_at = now + timedelta(seconds=registration.access_token_ttl)
     if registration.token_format == "opaque":
         token = new_token(ACCESS_PREFIX)
@@ -161,7 +161,7 @@ async def issue(authority: Authority, grant: Grant, metadata: Metadata) -> Token
     """Start a new family: a fresh stream, so the append joins a group commit."""
     now = utcnow()
     response, events = mint(authority, grant, now)
-    stream = family_stream(uuid.uuid4().hex)
+    stream = family_stream(random_id())
     await authority.group.append(
         [StreamAppend(stream, NEW_STREAM, new_events(events, metadata, now))]
     )

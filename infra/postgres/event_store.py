@@ -28,6 +28,7 @@ __all__ = [
     "StreamAppend",
     "StreamHead",
     "read_after",
+    "read_after_follower",
     "run_statements",
 ]
 
@@ -139,6 +140,17 @@ WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY tx_id, global_position
 LIMIT $3
+"""
+
+# The same, after the checkpoint a follower has stored under its name: one round trip.
+_READ_AFTER_FOLLOWER = f"""
+SELECT {_COLUMNS} FROM events
+WHERE (tx_id, global_position) > (
+        coalesce((SELECT tx_id FROM checkpoints WHERE name = $1), '0'::xid8),
+        coalesce((SELECT global_position FROM checkpoints WHERE name = $1), 0))
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY tx_id, global_position
+LIMIT $2
 """
 
 
@@ -335,6 +347,12 @@ def _single_statement(
 async def read_after(conn: Connection, checkpoint: Checkpoint, limit: int) -> list[StoredEvent]:
     """The next committed events after `checkpoint`, in log order, never skipping one."""
     rows = await conn.fetch(_READ_AFTER, checkpoint.tx_id, checkpoint.global_position, limit)
+    return [_stored(row) for row in rows]
+
+
+async def read_after_follower(conn: Connection, name: str, limit: int) -> list[StoredEvent]:
+    """`read_after` the checkpoint stored as `name` (START if none), read in the same query."""
+    rows = await conn.fetch(_READ_AFTER_FOLLOWER, name, limit)
     return [_stored(row) for row in rows]
 
 

@@ -20,7 +20,7 @@ __all__ = ["CHANNEL", "Notifier", "Wakeup"]
 CHANNEL: Final = "keyledger_events"
 # Under continuous appends, at most one NOTIFY per interval per process: a wake-up is a
 # round trip, and followers read everything committed by then anyway.
-_MIN_INTERVAL_S: Final = 0.002
+_MIN_INTERVAL_S: Final = 0.005
 
 log = structlog.get_logger(__name__)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import msgspec
 
 __all__ = [
+    "GRANT_REQUESTS",
     "AuthorizationCodeRequest",
     "ClientCredentialsRequest",
     "PasswordRequest",
@@ -43,3 +44,15 @@ class PasswordRequest(_Grant, frozen=True, kw_only=True, tag="password"):
 TokenRequest = (
     AuthorizationCodeRequest | ClientCredentialsRequest | RefreshTokenRequest | PasswordRequest
 )
+
+# The request type of each grant, so a decoder can convert to one Struct (which msgspec
+# caches) rather than to the union (which it would re-analyse on every call).
+GRANT_REQUESTS: dict[str, type[TokenRequest]] = {
+    cls.__struct_config__.tag: cls  # type: ignore[misc]
+    for cls in (
+        AuthorizationCodeRequest,
+        ClientCredentialsRequest,
+        RefreshTokenRequest,
+        PasswordRequest,
+    )
+}

@@ -9,7 +9,7 @@ It measures, in one run against the same servers:
    `INSERT ... SELECT FROM unnest(...)` of 50 rows per commit; keyledger's figures are also
    given as a ratio of their baseline;
 4. relay throughput: events/s from the log to acknowledged JetStream messages, calling
-   `Relay.publish_once()` (batches of 1000) until it returns 0, over every event appended;
+   `Relay.publish_once(conn)` (batches of 1000) until it returns 0, over every event appended;
 5. latency from commit to a plain NATS subscriber of `<prefix>.events.>`, with the relay
    running and woken by LISTEN/NOTIFY, while single appends are offered at a steady rate
    (1000 events/s for 10 s by default, each event in its own stream).
@@ -376,8 +376,9 @@ async def measure_relay(pool: asyncpg.Pool, bus: EventBus) -> Throughput:
     relay = Relay(pool, bus, Wakeup(), batch_size=RELAY_BATCH)
     published = 0
     start = time.perf_counter()
-    while batch := await relay.publish_once():
-        published += batch
+    async with pool.acquire() as conn:
+        while batch := await relay.publish_once(conn):
+            published += batch
     return Throughput(published, time.perf_counter() - start)
 
 

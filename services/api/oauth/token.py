@@ -9,6 +9,7 @@ import msgspec
 from domain.policies.scopes import granted, parse_scope
 from schemas.envelope import Metadata
 from schemas.http.oauth import (
+    GRANT_REQUESTS,
     AuthorizationCodeRequest,
     ClientCredentialsRequest,
     PasswordRequest,
@@ -28,9 +29,6 @@ from services.users import sign_in
 __all__ = ["issue_token", "request_metadata"]
 
 _encoder: Final = msgspec.json.Encoder()
-_GRANTS: Final = frozenset(
-    ("authorization_code", "client_credentials", "refresh_token", "password")
-)
 
 _LOGIN_REFUSALS: Final[dict[str, tuple[Any, str]]] = {
     "invalid_credentials": ("invalid_credentials", "wrong username or password"),
@@ -61,10 +59,11 @@ def _decode(params: dict[str, str]) -> TokenRequest:
     grant_type = params.get("grant_type")
     if grant_type is None:
         raise Refused("invalid_request", "missing parameter grant_type")
-    if grant_type not in _GRANTS:
+    request_type = GRANT_REQUESTS.get(grant_type)
+    if request_type is None:
         raise Refused("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
     try:
-        decoded: TokenRequest = msgspec.convert(params, TokenRequest, strict=False)
+        decoded: TokenRequest = msgspec.convert(params, request_type, strict=False)
         return decoded
     except msgspec.ValidationError as error:
         message = str(error).replace("Object missing required field", "missing parameter")

@@ -69,11 +69,13 @@ async def test_a_transaction_that_commits_late_with_a_lower_position_is_not_skip
         assert positions[early.event_id] < positions[late.event_id]
 
         # Followers must not move past the open transaction's position.
-        assert await relay.publish_once() == 0
+        async with fresh_pool.acquire() as conn:
+            assert await relay.publish_once(conn) == 0
         assert await step(fresh_pool, audit_trail.PROJECTION, 100) == 0
         await slow.commit()
 
-    assert await relay.publish_once() == 2
+    async with fresh_pool.acquire() as conn:
+        assert await relay.publish_once(conn) == 2
     assert await step(fresh_pool, audit_trail.PROJECTION, 100) == 2
     assert event_ids(await stream_messages(bus)) == [early.event_id, late.event_id]
     async with fresh_pool.acquire() as conn:
