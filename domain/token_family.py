@@ -39,6 +39,7 @@ __all__ = [
     "TokenFamilyState",
     "decider",
     "refresh_refusal",
+    "subject_of",
 ]
 
 
@@ -83,6 +84,7 @@ class Active(msgspec.Struct, frozen=True, kw_only=True):
 class Revoked(msgspec.Struct, frozen=True, kw_only=True):
     client_id: str
     reason: str
+    subject: str | None = None
 
 
 TokenFamilyState = NoFamily | Active | Revoked
@@ -161,12 +163,20 @@ def evolve(state: TokenFamilyState, event: TokenFamilyEvent) -> TokenFamilyState
                 state, refresh_digest=None, spent=state.spent | {event.spent_digest}
             )
         case TokenFamilyRevoked():
-            client_id = state.client_id if isinstance(state, Active | Revoked) else ""
-            return Revoked(client_id=client_id, reason=event.reason)
+            if isinstance(state, Active | Revoked):
+                return Revoked(
+                    client_id=state.client_id, reason=event.reason, subject=state.subject
+                )
+            return Revoked(client_id="", reason=event.reason)
         case RefreshTokenReuseDetected() | AccessTokenRevoked():
             return state
         case _:
             assert_never(event)
+
+
+def subject_of(state: TokenFamilyState) -> str | None:
+    """The user the family's tokens act for (None for a client acting as itself)."""
+    return state.subject if isinstance(state, Active | Revoked) else None
 
 
 def _is_revoked(state: TokenFamilyState) -> bool:

@@ -31,6 +31,7 @@ from schemas.events import (
     SigningKeyActivated,
     SigningKeyRetired,
     TokenFamilyRevoked,
+    TokenRequestRefused,
     UserDisabled,
     UserOtpEnabled,
     UserPasswordChanged,
@@ -38,7 +39,7 @@ from schemas.events import (
     to_snake_case,
 )
 
-__all__ = ["PROJECTION", "outcome_of", "resource_of"]
+__all__ = ["PROJECTION", "outcome_of", "resource_of", "subject_of"]
 
 NAME: Final = "audit_trail"
 
@@ -93,6 +94,8 @@ def resource_of(event: Event) -> str | None:
             return f"family:{family}"
         case SigningKeyActivated(kid=kid) | SigningKeyRetired(kid=kid):
             return f"key:{kid}"
+        case TokenRequestRefused(endpoint=endpoint, grant_type=grant_type):
+            return f"{endpoint}:{grant_type}" if grant_type else endpoint
         case (
             RefreshTokenIssued()
             | RefreshTokenRotated()
@@ -106,6 +109,28 @@ def resource_of(event: Event) -> str | None:
             assert_never(event)
 
 
+def subject_of(event: Event) -> str | None:
+    """The user an event is about, from the event itself (metadata may not name one)."""
+    match event:
+        case (
+            UserRegistered(user_id=user_id)
+            | UserPasswordChanged(user_id=user_id)
+            | UserOtpEnabled(user_id=user_id)
+            | UserDisabled(user_id=user_id)
+            | LoginSucceeded(user_id=user_id)
+            | LoginRefused(user_id=user_id)
+            | ConsentGranted(user_id=user_id)
+            | ConsentWithdrawn(user_id=user_id)
+            | AuthorizationCodeIssued(user_id=user_id)
+            | AuthorizationDenied(user_id=user_id)
+        ):
+            return user_id
+        case AccessTokenIssued(subject=subject) | TokenRequestRefused(subject=subject):
+            return subject
+        case _:
+            return None
+
+
 def outcome_of(event: Event) -> tuple[str, str | None]:
     """("success", None), or ("failure", why) for refusals and detected attacks."""
     match event:
@@ -117,6 +142,8 @@ def outcome_of(event: Event) -> tuple[str, str | None]:
             return "failure", "code_replayed"
         case RefreshTokenReuseDetected():
             return "failure", "refresh_token_reuse"
+        case TokenRequestRefused(error=error):
+            return "failure", error
         case _:
             return "success", None
 
@@ -137,7 +164,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
                 reason,
                 meta.actor,
                 meta.actor_id,
-                meta.subject_user,
+                meta.subject_user or subject_of(recorded.event),
                 meta.workspace_id,
                 meta.client_id,
                 resource_of(recorded.event),

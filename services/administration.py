@@ -22,7 +22,7 @@ from schemas.http.management import (
     UserCreated,
     UserCreation,
 )
-from services import clients, users
+from services import authorization, clients, users
 from services.authority import Authority
 from services.clients import ClientRecord, InvalidRegistration
 from services.keys import load_keys, rotate_keys
@@ -220,6 +220,16 @@ async def disable_user(authority: Authority, username: str, reason: str, metadat
     user_id = await _user_id(authority, username)
     if not await users.disable_user(authority.store, user_id, reason, metadata):
         raise Refused("conflict", f"user {username!r} is already disabled")
+    return user_id
+
+
+async def withdraw_consent(
+    authority: Authority, username: str, client_id: str, metadata: Metadata
+) -> str:
+    """End a user's consent to a client: every token of that user for that client stops."""
+    user_id = await _user_id(authority, username)
+    if not await authorization.withdraw_consent(authority, user_id, client_id, metadata):
+        raise Refused("not_found", f"user {username!r} has no consent for client {client_id!r}")
     return user_id
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "refuse",
     "user_active",
     "validate",
+    "withdraw_consent",
 ]
 
 CODE_PREFIX: Final = "klc_"
@@ -303,6 +304,18 @@ async def user_active(pool: asyncpg.Pool, user_id: str) -> bool:
 
 def consent_stream(user_id: str, client_id: str) -> str:
     return f"consent-{user_id}.{client_id}"
+
+
+async def withdraw_consent(
+    authority: Authority, user_id: str, client_id: str, metadata: Metadata
+) -> bool:
+    """Withdraw a consent; False if there was none. The inline token state makes every token
+    of this user for this client inactive in the same commit."""
+    command = consent_domain.WithdrawConsent(user_id=user_id, client_id=client_id)
+    metadata = msgspec.structs.replace(metadata, subject_user=user_id, client_id=client_id)
+    stream = consent_stream(user_id, client_id)
+    withdrawn = await execute(authority.store, consent_domain.decider, stream, command, metadata)
+    return bool(withdrawn)
 
 
 async def consented(authority: Authority, user_id: str, client_id: str) -> tuple[str, ...]:

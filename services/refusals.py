@@ -32,8 +32,17 @@ Reason = Literal[
 class Refused(Exception):
     """Raised by services for an outcome the API translates (services/api/errors.py)."""
 
-    def __init__(self, reason: Reason, description: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        reason: Reason,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        subject: str | None = None,
+    ) -> None:
         super().__init__(description)
         self.reason: Reason = reason
         self.description = description
         self.retry_after = retry_after
+        # The user the refused request was about, if known: it goes in the audit trail.
+        self.subject = subject

@@ -40,6 +40,7 @@ __all__ = [
     "REFRESH_PREFIX",
     "Grant",
     "TokenResponse",
+    "about",
     "family_stream",
     "issue",
     "redeem_code",
@@ -161,6 +162,7 @@ async def issue(authority: Authority, grant: Grant, metadata: Metadata) -> Token
     """Start a new family: a fresh stream, so the append joins a group commit."""
     now = utcnow()
     response, events = mint(authority, grant, now)
+    metadata = about(metadata, grant.subject)
     stream = family_stream(random_id())
     await authority.group.append(
         [StreamAppend(stream, NEW_STREAM, new_events(events, metadata, now))]
@@ -204,6 +206,8 @@ async def redeem_code(
             family_id=uuid.uuid4().hex,
         )
         decided = authorization_domain.decide(command, state)
+        user_id = _code_user(state)
+        metadata = about(metadata, user_id)
         try:
             match decided:
                 case [AuthorizationCodeRedeemed(family_id=family_id) as redeemed]:
@@ -228,8 +232,23 @@ async def redeem_code(
             continue
         reason = authorization_domain.redemption_refusal(command, state) or "replayed"
         error, description = _CODE_REFUSALS[reason]
-        raise Refused(error, description)  # type: ignore[arg-type]
+        raise Refused(error, description, subject=user_id)  # type: ignore[arg-type]
     raise ConcurrencyError([stream])
+
+
+def _code_user(state: authorization_domain.AuthorizationState) -> str | None:
+    match state:
+        case authorization_domain.Issued(code=code) | authorization_domain.Redeemed(code=code):
+            return code.user_id
+        case _:
+            return None
+
+
+def about(metadata: Metadata, subject: str | None) -> Metadata:
+    """The metadata with the user the events concern, for the audit trail's per-user view."""
+    if subject is None or metadata.subject_user == subject:
+        return metadata
+    return msgspec.structs.replace(metadata, subject_user=subject)
 
 
 def _code_grant(client: ClientRecord, code: AuthorizationCodeIssued) -> Grant:
@@ -286,8 +305,10 @@ async def refresh(
     for _ in range(ATTEMPTS):
         now = utcnow()
         state, head = await load(authority.store, family_domain.decider, stream)
+        subject = family_domain.subject_of(state)
+        metadata = about(metadata, subject)
         if not isinstance(state, family_domain.Active):
-            raise Refused("invalid_grant", "the refresh token has been revoked")
+            raise Refused("invalid_grant", "the refresh token has been revoked", subject=subject)
         scopes = requested or state.scopes
         if not set(scopes) <= set(state.scopes):
             raise Refused("invalid_scope", "a refresh cannot widen the granted scopes")
@@ -313,7 +334,7 @@ async def refresh(
                 continue
         if family_domain.refresh_refusal(command, state) is None:
             return response
-        raise Refused("invalid_grant", "the refresh token is not valid")
+        raise Refused("invalid_grant", "the refresh token is not valid", subject=subject)
     raise ConcurrencyError([stream])
 
 
@@ -367,9 +388,10 @@ async def _revoke(
         events: Sequence[Event] = family_domain.decide(command, state)
         if not events:
             return
+        about_user = about(metadata, family_domain.subject_of(state))
         try:
             await authority.store.append(
-                family_stream(family_id), head, new_events(events, metadata, utcnow())
+                family_stream(family_id), head, new_events(events, about_user, utcnow())
             )
         except ConcurrencyError:
             continue

@@ -25,6 +25,7 @@ from schemas.events.client import (
 )
 from schemas.events.consent import ConsentEvent, ConsentGranted, ConsentWithdrawn
 from schemas.events.login import LoginEvent, LoginRefused, LoginSucceeded
+from schemas.events.refusal import RefusalEvent, TokenRequestRefused
 from schemas.events.signing_key import SigningKeyActivated, SigningKeyEvent, SigningKeyRetired
 from schemas.events.token_family import (
     AccessTokenIssued,
@@ -74,6 +75,7 @@ __all__ = [
     "SigningKeyActivated",
     "SigningKeyRetired",
     "TokenFamilyRevoked",
+    "TokenRequestRefused",
     "UnknownEventVersion",
     "UserDisabled",
     "UserOtpEnabled",
@@ -94,6 +96,7 @@ Event = (
     | AuthorizationEvent
     | TokenFamilyEvent
     | SigningKeyEvent
+    | RefusalEvent
 )
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,6 +18,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from infra.config import Settings
@@ -23,6 +26,7 @@ from schemas.envelope import Metadata
 from services.api.app import create_app
 from services.authority import Authority, open_authority
 from services.clients import ClientRegistration, register_client
+from tests.e2e.authorize_flow import Browsers
 
 
 @dataclass(frozen=True)
@@ -142,3 +146,42 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+async def app(settings: Settings) -> AsyncIterator[Litestar]:
+    """The app, running in the tests' own event loop (the `api` client runs it in a thread)."""
+    application = create_app(settings)
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        # Entered and left in one task: the lifespan holds an anyio cancel scope.
+        async with application.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(serve())
+    ready = asyncio.ensure_future(started.wait())
+    await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+    ready.cancel()
+    if task.done():
+        task.result()  # startup failed: raise why
+    yield application
+    stop.set()
+    await task
+
+
+@pytest.fixture
+async def browsers(app: Litestar) -> AsyncIterator[Browsers]:
+    """Clients with their own cookie jar and source address (lockout counts per address)."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        def open_browser() -> httpx.AsyncClient:
+            address = f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
+            # Litestar types its ASGI callable more precisely than httpx expects.
+            transport = httpx.ASGITransport(app=app, client=(address, 50000))  # type: ignore[arg-type]
+            client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
+            stack.push_async_callback(client.aclose)
+            return client
+
+        yield open_browser

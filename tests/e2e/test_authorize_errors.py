@@ -2,131 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
-import html
-import re
-import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import asyncpg
-import httpx
-import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from domain.policies.pkce import challenge_s256
-from infra.config import Settings
 from schemas.envelope import Metadata
-from services.api.app import create_app
 from services.api.pages.signed import Pending, seal
 from services.authority import Authority
 from services.authorization import AuthorizationRequest
 from services.users import create_user
+from tests.e2e.authorize_flow import (
+    REDIRECT,
+    VERIFIER,
+    Browsers,
+    authorize_url,
+    code_client,
+    hidden,
+    login_form,
+    login_page,
+    redirected,
+)
 
-REDIRECT = "https://app.example/callback"
-VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-
-
-async def code_client(make_client: Any, **options: object) -> str:
-    client = await make_client(
-        grant_types=("authorization_code", "refresh_token"),
-        scopes=("openid", "profile", "read", "write"),
-        redirect_uris=(REDIRECT,),
-        confidential=False,
-        **options,
-    )
-    client_id: str = client.client_id
-    return client_id
-
-
-def authorize_url(client_id: str, **overrides: str | None) -> str:
-    params: dict[str, str | None] = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": REDIRECT,
-        "scope": "openid read",
-        "state": "st-123",
-        "code_challenge": challenge_s256(VERIFIER),
-        "code_challenge_method": "S256",
-        **overrides,
-    }
-    return "/oauth/authorize?" + urlencode({k: v for k, v in params.items() if v is not None})
-
-
-def redirected(response: httpx.Response) -> dict[str, str]:
-    assert response.status_code == 303, response.text
-    location = urlsplit(response.headers["location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT
-    return {name: values[0] for name, values in parse_qs(location.query).items()}
-
-
-def hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found is not None, f"no hidden field {name}"
-    return html.unescape(found.group(1))
-
-
-Browsers = Callable[[], httpx.AsyncClient]
-
-
-@pytest.fixture(scope="module")
-async def app(settings: Settings) -> AsyncIterator[Litestar]:
-    """The app, running in the tests' own event loop (the `api` client runs it in a thread)."""
-    application = create_app(settings)
-    started, stop = asyncio.Event(), asyncio.Event()
-
-    async def serve() -> None:
-        # Entered and left in one task: the lifespan holds an anyio cancel scope.
-        async with application.lifespan():
-            started.set()
-            await stop.wait()
-
-    task = asyncio.create_task(serve())
-    ready = asyncio.ensure_future(started.wait())
-    await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
-    ready.cancel()
-    if task.done():
-        task.result()  # startup failed: raise why
-    yield application
-    stop.set()
-    await task
-
-
-@pytest.fixture
-async def browsers(app: Litestar) -> AsyncIterator[Browsers]:
-    """Clients with their own cookie jar and source address (lockout counts per address)."""
-    async with contextlib.AsyncExitStack() as stack:
-
-        def open_browser() -> httpx.AsyncClient:
-            address = f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
-            # Litestar types its ASGI callable more precisely than httpx expects.
-            transport = httpx.ASGITransport(app=app, client=(address, 50000))  # type: ignore[arg-type]
-            client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
-            stack.push_async_callback(client.aclose)
-            return client
-
-        yield open_browser
-
-
-async def login_page(web: httpx.AsyncClient, client_id: str) -> httpx.Response:
-    page = await web.get(authorize_url(client_id))
-    assert page.status_code == 200, page.text
-    return page
-
-
-def login_form(page: httpx.Response, username: str, password: str) -> dict[str, str]:
-    return {
-        "request": hidden(page.text, "request"),
-        "csrf": hidden(page.text, "csrf"),
-        "username": username,
-        "password": password,
-    }
 
 
 async def test_unknown_client_gets_an_error_page_not_a_redirect(

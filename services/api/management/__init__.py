@@ -31,6 +31,7 @@ def management_router() -> Router:
             users.set_password,
             users.enrol_otp,
             users.disable_user,
+            users.withdraw_consent,
             keys.rotate_keys,
         ],
         dependencies={"admin": Provide(admin_caller)},

@@ -12,7 +12,7 @@ from typing import Any, Final
 from litestar import Request
 
 from schemas.envelope import Metadata
-from services.api.oauth.token import request_metadata
+from services.api.oauth.endpoint import request_metadata
 from services.authority import Authority
 from services.refusals import Refused
 

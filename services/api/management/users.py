@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, post
+from litestar import Request, delete, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
@@ -21,7 +21,7 @@ from services.api.management.auth import Admin
 from services.api.management.body import read_body
 from services.authority import Authority
 
-__all__ = ["create_user", "disable_user", "enrol_otp", "set_password"]
+__all__ = ["create_user", "disable_user", "enrol_otp", "set_password", "withdraw_consent"]
 
 
 def _authority(request: Request[Any, Any, Any]) -> Authority:
@@ -64,3 +64,13 @@ async def disable_user(
         _authority(request), username, body.reason, admin.metadata
     )
     return UserUpdated(user_id=user_id, username=username)
+
+
+@delete("/users/{username:str}/consents/{client_id:str}", status_code=204)
+async def withdraw_consent(
+    request: Request[Any, Any, Any],
+    admin: NamedDependency[Admin],
+    username: FromPath[str],
+    client_id: FromPath[str],
+) -> None:
+    await administration.withdraw_consent(_authority(request), username, client_id, admin.metadata)

@@ -15,11 +15,12 @@ from litestar import asgi
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import HTTPResponseStartEvent, HTTPScope, Receive, Scope, Send
 
+from schemas.envelope import ActorKind, Metadata
 from services.api.errors import NO_STORE, error_parts
 from services.api.oauth.params import MAX_BODY
 from services.refusals import Refused
 
-__all__ = ["OAuthRequest", "RawRequest", "json_post_endpoint"]
+__all__ = ["OAuthRequest", "RawRequest", "json_post_endpoint", "request_metadata"]
 
 _JSON: Final = (b"content-type", b"application/json")
 
@@ -34,6 +35,26 @@ class OAuthRequest(Protocol):
     def headers(self) -> Mapping[str, str]: ...
 
     async def body(self) -> bytes: ...
+
+
+def request_metadata(
+    request: OAuthRequest,
+    client_id: str | None = None,
+    actor: ActorKind = "client",
+    *,
+    workspace_id: str | None = None,
+) -> Metadata:
+    """Who is calling and from where, as every event of this request records it."""
+    client = request.scope.get("client")
+    return Metadata(
+        actor=actor,
+        actor_id=client_id,
+        client_id=client_id,
+        workspace_id=workspace_id,
+        ip=client[0] if client else None,
+        user_agent=request.headers.get("user-agent"),
+        request_id=request.scope.get("state", {}).get("request_id"),
+    )
 
 
 class RawRequest:

@@ -27,7 +27,9 @@ _INACTIVE: Final = _encoder.encode(Introspection(active=False))
 async def introspection_response(request: OAuthRequest, authority: Authority) -> bytes:
     """RFC 7662 section 2.2."""
     params = await read_params(request)
-    caller = await authenticate_client(authority, request, params, allow_public=False)
+    caller = await authenticate_client(
+        authority, request, params, endpoint="introspection", allow_public=False
+    )
     body = _INACTIVE
     token = params.get("token")
     if token:

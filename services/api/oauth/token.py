@@ -18,15 +18,16 @@ from schemas.http.oauth import (
 )
 from services import tokens
 from services.api.oauth.client_auth import authenticate_client
-from services.api.oauth.endpoint import OAuthRequest, json_post_endpoint
+from services.api.oauth.endpoint import OAuthRequest, json_post_endpoint, request_metadata
 from services.api.oauth.params import read_params
 from services.authority import Authority
 from services.clients import ClientRecord
 from services.commands import utcnow
+from services.refusal_log import record_refusal
 from services.refusals import Refused
 from services.users import sign_in
 
-__all__ = ["issue_token", "request_metadata"]
+__all__ = ["issue_token"]
 
 _encoder: Final = msgspec.json.Encoder()
 
@@ -39,20 +40,6 @@ _LOGIN_REFUSALS: Final[dict[str, tuple[Any, str]]] = {
     "otp_required": ("otp_required", "send the one-time code in the x-otp-code header"),
     "too_many_attempts": ("too_many_attempts", "too many failed attempts; retry later"),
 }
-
-
-def request_metadata(
-    request: OAuthRequest, client_id: str | None = None, actor: Any = "client"
-) -> Metadata:
-    client = request.scope.get("client")
-    return Metadata(
-        actor=actor,
-        actor_id=client_id,
-        client_id=client_id,
-        ip=client[0] if client else None,
-        user_agent=request.headers.get("user-agent"),
-        request_id=request.scope.get("state", {}).get("request_id"),
-    )
 
 
 def _decode(params: dict[str, str]) -> TokenRequest:
@@ -84,12 +71,34 @@ async def token_response(request: OAuthRequest, authority: Authority) -> bytes:
     """RFC 6749 section 5.1: the JSON body of a successful token response."""
     params = await read_params(request)
     grant = _decode(params)
-    client = await authenticate_client(authority, request, params)
-    grant_type = params["grant_type"]
+    client = await authenticate_client(authority, request, params, endpoint="token")
+    metadata = request_metadata(
+        request, client.client_id, workspace_id=client.registration.workspace_id
+    )
+    try:
+        response = await _grant(
+            authority, request, client, grant, grant_type=params["grant_type"], metadata=metadata
+        )
+    except Refused as refused:
+        await record_refusal(
+            authority, refused, metadata, endpoint="token", client_id=client.client_id,
+            grant_type=params["grant_type"],
+        )  # fmt: skip
+        raise
+    return _encoder.encode(response)
+
+
+async def _grant(
+    authority: Authority,
+    request: OAuthRequest,
+    client: ClientRecord,
+    grant: TokenRequest,
+    *,
+    grant_type: str,
+    metadata: Metadata,
+) -> tokens.TokenResponse:
     if not client.allows(grant_type):
         raise Refused("unauthorized_client", f"the client may not use {grant_type}")
-    metadata = request_metadata(request, client.client_id)
-    response: tokens.TokenResponse
     match grant:
         case ClientCredentialsRequest():
             if not client.confidential:
@@ -99,9 +108,9 @@ async def token_response(request: OAuthRequest, authority: Authority) -> bytes:
             issued = tokens.Grant(
                 client=client, grant_type=grant_type, scopes=_scopes(client, grant.scope)
             )
-            response = await tokens.issue(authority, issued, metadata)
+            return await tokens.issue(authority, issued, metadata)
         case AuthorizationCodeRequest():
-            response = await tokens.redeem_code(
+            return await tokens.redeem_code(
                 authority,
                 client,
                 grant.code,
@@ -113,12 +122,9 @@ async def token_response(request: OAuthRequest, authority: Authority) -> bytes:
             requested = parse_scope(grant.scope)
             if requested is None:
                 raise Refused("invalid_scope", "malformed scope")
-            response = await tokens.refresh(
-                authority, client, grant.refresh_token, requested, metadata
-            )
+            return await tokens.refresh(authority, client, grant.refresh_token, requested, metadata)
         case PasswordRequest():
-            response = await _password_grant(authority, request, client, grant, metadata)
-    return _encoder.encode(response)
+            return await _password_grant(authority, request, client, grant, metadata)
 
 
 async def _password_grant(

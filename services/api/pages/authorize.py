@@ -20,7 +20,7 @@ from litestar.datastructures import Cookie
 from domain.consent import covers
 from schemas.envelope import Metadata
 from schemas.events import LoginRefused
-from services.api.oauth.token import request_metadata
+from services.api.oauth.endpoint import request_metadata
 from services.api.pages.messages import Lang, Messages, duration, messages, pick_lang
 from services.api.pages.responses import cookie, error, outcome_response, page, redirect
 from services.api.pages.signed import (
