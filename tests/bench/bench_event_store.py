@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
@@ -50,7 +49,7 @@ import nats
 import uvloop
 from nats.aio.msg import Msg
 
-from infra.embedded import EmbeddedNats, EmbeddedPostgres
+from infra.embedded import EmbeddedNats
 from infra.logging import configure_logging
 from infra.nats_bus import EventBus
 from infra.postgres.event_store import NEW_STREAM, EventStore
@@ -60,7 +59,7 @@ from schemas.envelope import NewEvent
 from schemas.events import encode_event, event_type_of
 from schemas.messages import EventMessage, events_wildcard
 from services.relay import Relay
-from services.servers import prepare_database
+from tests.bench.databases import bench_database
 from tests.factories import access_token_issued, token_stream
 
 T = TypeVar("T")
@@ -186,41 +185,6 @@ class Target:
     prefix: str
 
 
-def _with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-@contextlib.asynccontextmanager
-async def _database(workdir: Path, run: str) -> AsyncIterator[str]:
-    """A migrated database: on KEYLEDGER_DATABASE_URL's server, or an embedded one."""
-    admin_url = os.environ.get("KEYLEDGER_DATABASE_URL")
-    if not admin_url:
-        server = EmbeddedPostgres(workdir / "pg", cleanup="delete")
-        try:
-            url = server.start("keyledger")
-            await prepare_database(url)
-            yield url
-        finally:
-            server.stop()
-        return
-    name = f"klbench_{run}"
-    await _admin(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        url = _with_database(admin_url, name)
-        await prepare_database(url)
-        yield url
-    finally:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @contextlib.asynccontextmanager
 async def _nats(workdir: Path, stream: str, prefix: str) -> AsyncIterator[str]:
     """A NATS URL: KEYLEDGER_NATS_URL (the run's stream deleted afterwards), or embedded."""
@@ -248,7 +212,7 @@ async def _servers() -> AsyncIterator[Target]:
     with tempfile.TemporaryDirectory(prefix="klbench-") as tmp:
         workdir = Path(tmp)
         async with (
-            _database(workdir, run) as database_url,
+            bench_database(workdir, run) as database_url,
             _nats(workdir, stream, prefix) as nats_url,
         ):
             yield Target(database_url, nats_url, stream, prefix)
