@@ -54,7 +54,7 @@ _claims_decoder = msgspec.json.Decoder(dict[str, Any])
 class SigningKey:
     """A private signing key with its `kid` and `alg`; the header per `typ` is encoded only once."""
 
-    __slots__ = ("_headers", "alg", "kid", "private_key")
+    __slots__ = ("_ec_key", "_headers", "alg", "kid", "private_key")
 
     def __init__(self, kid: str, alg: Algorithm, private_key: PrivateKey) -> None:
         _check_key(alg, private_key.public_key())
@@ -62,6 +62,9 @@ class SigningKey:
         self.alg: Algorithm = alg
         self.private_key = private_key
         self._headers: dict[str, bytes] = {}
+        # Decided once: isinstance against the key ABCs is a measurable share of a signature.
+        ec_key = private_key if isinstance(private_key, ec.EllipticCurvePrivateKey) else None
+        self._ec_key = ec_key
 
     @classmethod
     def generate(cls, alg: Algorithm, kid: str) -> SigningKey:
@@ -95,11 +98,12 @@ class SigningKey:
             header = self._headers[typ] = _b64encode(_encoder.encode(fields))
         payload = _encoder.encode(claims if isinstance(claims, dict) else dict(claims))
         signing_input = header + b"." + _b64encode(payload)
-        if isinstance(self.private_key, ec.EllipticCurvePrivateKey):
+        if self._ec_key is not None:
             # JWS wants the raw r || s, each 32 bytes big-endian, not the DER that OpenSSL emits.
-            r, s = decode_dss_signature(self.private_key.sign(signing_input, _ECDSA))
+            r, s = decode_dss_signature(self._ec_key.sign(signing_input, _ECDSA))
             signature = r.to_bytes(_P256_BYTES, "big") + s.to_bytes(_P256_BYTES, "big")
         else:
+            assert isinstance(self.private_key, rsa.RSAPrivateKey)
             signature = self.private_key.sign(signing_input, _PKCS1, _SHA256)
         return (signing_input + b"." + _b64encode(signature)).decode("ascii")
 
