@@ -39,6 +39,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     poll_interval_ms: int = 500
     relay_batch_size: int = 1000
     projector_batch_size: int = 2000
+    # A signed checkpoint closes a segment of the log at this many events, or this long after
+    # the previous one when at least one event came since.
+    checkpoint_events: int = 10_000
+    checkpoint_interval_s: float = 60.0
     # The `iss` of every token and the base of every endpoint URL (RFC 8414); defaults to
     # http://<host>:<port>. Behind a proxy, set it to the public https URL.
     issuer: str | None = None
@@ -59,6 +63,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError(f"{ENV_PREFIX}WORKERS must be at least 1")
         if self.db_pool_size < 2:
             raise ValueError(f"{ENV_PREFIX}DB_POOL_SIZE must be at least 2")
+        if self.checkpoint_events < 1:
+            raise ValueError(f"{ENV_PREFIX}CHECKPOINT_EVENTS must be at least 1")
+        if not self.checkpoint_interval_s > 0:
+            raise ValueError(f"{ENV_PREFIX}CHECKPOINT_INTERVAL_S must be positive")
         if not re.fullmatch(r"[A-Za-z0-9_-]+", self.nats_stream):
             raise ValueError(f"{ENV_PREFIX}NATS_STREAM may hold letters, digits, '_' and '-' only")
         if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", self.subject_prefix):

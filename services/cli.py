@@ -21,7 +21,7 @@ from infra.postgres.notify import Notifier
 from projections import ASYNC, BY_NAME
 from schemas.jsonschema import events_schema
 from services.admin_cli import Body, add_admin_commands
-from services.audit import verify_log
+from services.audit_cli import add_audit_commands
 from services.authority import open_authority
 from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
@@ -213,27 +213,6 @@ def cmd_relay_republish(args: argparse.Namespace) -> int:
     return _with_pool(args, body)
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    async def body(pool: asyncpg.Pool) -> int:
-        report = await verify_log(pool)
-        if args.json:
-            print(msgspec.json.encode(report).decode())
-        elif report.intact:
-            print(
-                f"log intact: {report.events} events in {report.streams} streams,"
-                f" up to position {report.last_position}"
-            )
-        else:
-            for found in report.breaks:
-                print(
-                    f"{found.kind}: {found.stream_id} version {found.stream_version}"
-                    f" (position {found.global_position}, event {found.event_id}): {found.detail}"
-                )
-        return 0 if report.intact else 1
-
-    return _with_pool(args, body)
-
-
 def cmd_schema_events(_args: argparse.Namespace) -> int:
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(events_schema())).decode() + "\n")
     return 0
@@ -281,10 +260,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit = commands.add_parser("audit", help="prove the log is intact")
     audit_commands = audit.add_subparsers(dest="action", required=True)
-    verify = audit_commands.add_parser("verify", help="recompute every hash chain")
-    verify.set_defaults(handler=cmd_audit_verify)
-    verify.add_argument("--json", action="store_true")
-    verify.add_argument("--data-dir")
+    add_audit_commands(audit_commands, _with_pool, _with_authority)
     add_admin_commands(commands, _with_authority)
     return parser
 

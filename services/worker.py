@@ -1,4 +1,4 @@
-"""The background worker: the relay and the projector, in one process beside the API."""
+"""The background worker: the relay, the projector and the checkpointer, beside the API."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from infra.config import Settings
 from infra.nats_bus import EventBus
 from infra.postgres.notify import Wakeup
 from projections import ASYNC
+from services.authority import open_sealer
+from services.checkpointer import Checkpointer, key_ring_signer
 from services.projector import Projector
 from services.relay import Relay
 
@@ -22,7 +24,7 @@ log = structlog.get_logger(__name__)
 async def run_worker(settings: Settings) -> None:
     assert settings.database_url is not None
     assert settings.nats_url is not None
-    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=4 + len(ASYNC))
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=5 + len(ASYNC))
     bus = await EventBus.connect(
         settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
         name="keyledger-relay",
@@ -34,12 +36,21 @@ async def run_worker(settings: Settings) -> None:
     projector = Projector(
         pool, ASYNC, wakeup, batch_size=settings.projector_batch_size, poll_interval=poll
     )
+    checkpointer = Checkpointer(
+        pool,
+        key_ring_signer(pool, open_sealer(settings)),
+        issuer=settings.issuer_url,
+        max_events=settings.checkpoint_events,
+        interval_s=settings.checkpoint_interval_s,
+        poll_interval=poll,
+    )
     log.info("worker_started", projections=[p.name for p in ASYNC])
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(wakeup.keep_listening(settings.database_url))
             group.create_task(relay.run())
             group.create_task(projector.run())
+            group.create_task(checkpointer.run())
     finally:
         await wakeup.close()
         await bus.close()

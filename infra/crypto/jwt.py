@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-__all__ = ["Algorithm", "SigningKey", "VerifyingKeys", "hash_claim"]
+__all__ = ["Algorithm", "SigningKey", "VerifyingKeys", "hash_claim", "signed_payload"]
 
 Algorithm = Literal["ES256", "RS256"]
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -163,6 +163,17 @@ def hash_claim(token: str) -> str:
     """OIDC `at_hash` / `c_hash` for ES256 and RS256: base64url of SHA-256's left half."""
     digest = hashlib.sha256(token.encode("ascii")).digest()
     return _b64encode(digest[: len(digest) // 2]).decode("ascii")
+
+
+def signed_payload(token: str) -> bytes | None:
+    """The payload bytes of a compact JWS, unverified: what a digest of a signed document covers."""
+    match = _COMPACT.fullmatch(token)
+    if match is None:
+        return None
+    try:
+        return _b64decode(match[2])
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _signature_valid(public_key: PublicKey, signing_input: bytes, signature: bytes) -> bool:
