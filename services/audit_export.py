@@ -46,12 +46,14 @@ _EVENT_COLUMNS: Final = f"""e.global_position, e.tx_id, e.occurred_at, e.stream_
     e.prev_hash, e.hash, {_COVERING} AS checkpoint"""
 
 # $4, $5: the audit trail's checkpoint; every checkpoint ending after it may cover the tail.
+# The newest is always included: an event claimed "not yet checkpointed" must come after it.
 _CHECKPOINTS: Final = f"""
 SELECT seq, kid, jws FROM audit_checkpoints
 WHERE seq IN (SELECT {_COVERING} FROM audit_trail a
               JOIN events e ON e.global_position = a.global_position
               WHERE a.subject_user = $1 AND {_TIME_WINDOW})
    OR (last_tx_id, last_position) > ($4::xid8, $5::bigint)
+   OR seq = (SELECT max(seq) FROM audit_checkpoints)
 ORDER BY seq
 """
 _TRAIL_EVENTS: Final = f"""

@@ -17,6 +17,7 @@ import msgspec
 from infra.config import ConfigError, Settings, load_settings
 from infra.crypto.sealing import SealError
 from infra.logging import configure_logging
+from infra.postgres.audit_checkpoints import CHECKPOINTER
 from infra.postgres.notify import Notifier
 from projections import ASYNC, BY_NAME
 from schemas.jsonschema import events_schema
@@ -175,7 +176,7 @@ def cmd_projections_status(args: argparse.Namespace) -> int:
         async with pool.acquire() as conn:
             rows = [
                 await projection_status(conn, name)
-                for name in [RELAY_CHECKPOINT, *(p.name for p in ASYNC)]
+                for name in [RELAY_CHECKPOINT, *(p.name for p in ASYNC), CHECKPOINTER]
             ]
         if args.json:
             print(msgspec.json.encode(rows).decode())

@@ -10,6 +10,7 @@ read a line at a time: memory holds the checkpoints only.
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Final, TextIO
@@ -26,6 +27,7 @@ from services.checkpointer import open_checkpoint, verifying_keys
 __all__ = ["ExportFormatError", "ExportVerdict", "RowFailure", "verify_export"]
 
 _CSV_PREAMBLE: Final = "# "
+_HEX_DIGEST: Final = re.compile(r"[0-9a-f]{64}")
 _header_decoder = msgspec.json.Decoder(ExportHeader)
 _event_decoder = msgspec.json.Decoder(ExportedEvent)
 
@@ -68,12 +70,14 @@ def verify_export(
         raise ExportFormatError(f"line 1 is not a keyledger audit export header: {error}") from None
     verdict = ExportVerdict(user=header.user, keys="embedded" if jwks is None else "given")
     signed = _checkpoints(header, header.jwks.keys if jwks is None else jwks, verdict)
+    # The export carries the newest checkpoint: nothing before its end can be unsigned.
+    covered = max(((c.last_tx_id, c.last_position) for c in signed.values()), default=(0, 0))
     for line, row in _csv_rows(lines) if is_csv else _ndjson_rows(lines):
         verdict.events += 1
         if isinstance(row, str):
             verdict.failures.append(RowFailure(line=line, problem=row))
             continue
-        problem = _check(row, signed)
+        problem = _check(row, signed, covered)
         if problem is None:
             if row.status == "checkpointed":
                 verdict.proven += 1
@@ -105,9 +109,11 @@ def _checkpoints(
             verdict.checkpoint_failures.append(
                 f"checkpoint {listed.seq}: signature does not verify with key {listed.kid!r}"
             )
-        elif opened.signed.seq != listed.seq:
+        elif opened.signed.seq != listed.seq or not _HEX_DIGEST.fullmatch(
+            opened.signed.merkle_root
+        ):
             verdict.checkpoint_failures.append(
-                f"checkpoint {listed.seq}: its signed payload is checkpoint {opened.signed.seq}"
+                f"checkpoint {listed.seq}: its signed payload is not checkpoint {listed.seq}'s"
             )
         else:
             good[listed.seq], payloads[listed.seq] = opened.signed, opened.payload
@@ -120,7 +126,9 @@ def _checkpoints(
     return good
 
 
-def _check(row: ExportedEvent, signed: Mapping[int, AuditCheckpoint]) -> str | None:
+def _check(
+    row: ExportedEvent, signed: Mapping[int, AuditCheckpoint], covered: tuple[int, int]
+) -> str | None:
     """What is wrong with one exported event, or None."""
     try:
         recorded, prev_hash = bytes.fromhex(row.hash), bytes.fromhex(row.prev_hash)
@@ -141,6 +149,8 @@ def _check(row: ExportedEvent, signed: Mapping[int, AuditCheckpoint]) -> str | N
     if recomputed != recorded:
         return "altered: its fields do not hash to its recorded hash"
     if row.status == "not_yet_checkpointed":
+        if (row.tx_id, row.global_position) <= covered:
+            return "marked not yet checkpointed, but a signed checkpoint covers its place"
         return None
     return _proof_problem(row, recorded, proof, signed)
 

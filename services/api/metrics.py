@@ -1,10 +1,11 @@
-"""Prometheus metrics: how far each log follower (relay, async projections) lags behind."""
+"""Prometheus metrics: how far each log follower (relay, projections, checkpointer) lags."""
 
 from __future__ import annotations
 
 from litestar import MediaType, Response, get
 from litestar.datastructures import State
 
+from infra.postgres.audit_checkpoints import CHECKPOINTER
 from projections import ASYNC
 from services.projector import projection_status
 from services.relay import RELAY_CHECKPOINT
@@ -17,7 +18,7 @@ async def metrics(state: State) -> Response[str]:
     async with state.pool.acquire(timeout=2) as conn:
         statuses = [
             await projection_status(conn, name)
-            for name in (RELAY_CHECKPOINT, *(p.name for p in ASYNC))
+            for name in (RELAY_CHECKPOINT, *(p.name for p in ASYNC), CHECKPOINTER)
         ]
     lines = [
         "# HELP keyledger_follower_lag_seconds Age of the oldest event a follower has not applied.",
