@@ -13,7 +13,12 @@ from typing import Final
 import asyncpg
 import msgspec
 
-from domain.audit_checkpoint import CheckpointBreak, CheckpointVerifier, StoredCheckpoint
+from domain.audit_checkpoint import (
+    CheckpointBreak,
+    CheckpointReport,
+    CheckpointVerifier,
+    StoredCheckpoint,
+)
 from domain.chain import ChainBreak, ChainReport, ChainVerifier, LoggedEvent
 from infra.postgres import Connection, audit_checkpoints
 from infra.postgres.audit_checkpoints import CheckpointRow
@@ -73,9 +78,9 @@ class AuditReport(msgspec.Struct, kw_only=True):
     checkpoint_breaks: list[CheckpointBreak]
 
 
-async def verify_checkpoints(pool: asyncpg.Pool) -> tuple[list[CheckpointBreak], int, int, int]:
-    """Check every checkpoint; returns the breaks, how many checkpoints, the position they
-    cover up to, and how many events come after it (not yet checkpointed)."""
+async def verify_checkpoints(pool: asyncpg.Pool) -> tuple[CheckpointReport, int]:
+    """Check every checkpoint against the log; returns the report and how many events come
+    after the newest checkpoint (not yet checkpointed)."""
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         jwks = [msgspec.json.decode(text) for text in await audit_checkpoints.public_keys(conn)]
         keys, _unusable = verifying_keys(jwks)  # a checkpoint such a key signed fails below
@@ -87,23 +92,22 @@ async def verify_checkpoints(pool: asyncpg.Pool) -> tuple[list[CheckpointBreak],
             )
             verifier.add(stored, current)
         pending = await audit_checkpoints.count_after(conn, verifier.covered)
-    report = verifier.report
-    return report.breaks, report.checkpoints, report.last_position, pending
+    return verifier.report, pending
 
 
 async def audit_log(pool: asyncpg.Pool) -> AuditReport:
     chains = await verify_log(pool)
-    breaks, checkpoints, covered, pending = await verify_checkpoints(pool)
+    checkpoints, pending = await verify_checkpoints(pool)
     return AuditReport(
-        intact=chains.intact and not breaks,
+        intact=chains.intact and not checkpoints.breaks,
         events=chains.events,
         streams=chains.streams,
         last_position=chains.last_position,
         breaks=chains.breaks,
-        checkpoints=checkpoints,
-        checkpointed_up_to=covered,
+        checkpoints=checkpoints.checkpoints,
+        checkpointed_up_to=checkpoints.last_position,
         not_checkpointed=pending,
-        checkpoint_breaks=breaks,
+        checkpoint_breaks=checkpoints.breaks,
     )
 
 
