@@ -196,6 +196,9 @@ async def test_a_forged_an_edited_and_a_deleted_checkpoint_are_reported(
         first = await conn.fetchrow("SELECT jws, kid FROM audit_checkpoints WHERE seq = 1")
         assert first is not None
         jws, kid = first["jws"], first["kid"]
+        for statement in ("UPDATE audit_checkpoints SET kid = 'x'", "TRUNCATE audit_checkpoints"):
+            with pytest.raises(asyncpg.PostgresError, match="append-only"):
+                await conn.execute(statement)
         impostor = SigningKey.generate("ES256", kid)  # same kid, another private key
         forged = impostor.sign_jwt(
             msgspec.json.decode(signed_payload(jws) or b""), typ="keyledger-checkpoint+jwt"
