@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     master_key: str | None = None
     # Seconds a previous client secret keeps working after a rotation.
     secret_overlap_s: int = 86_400
+    # Days audit_trail rows are kept before `keyledger audit prune` may drop them; unset:
+    # kept forever. The log itself is never pruned, so a rebuild brings the rows back.
+    audit_retention_days: int | None = None
 
     @property
     def issuer_url(self) -> str:
@@ -67,6 +70,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError(f"{ENV_PREFIX}CHECKPOINT_EVENTS must be at least 1")
         if not self.checkpoint_interval_s > 0:
             raise ValueError(f"{ENV_PREFIX}CHECKPOINT_INTERVAL_S must be positive")
+        if self.audit_retention_days is not None and self.audit_retention_days < 1:
+            raise ValueError(f"{ENV_PREFIX}AUDIT_RETENTION_DAYS must be at least 1")
         if not re.fullmatch(r"[A-Za-z0-9_-]+", self.nats_stream):
             raise ValueError(f"{ENV_PREFIX}NATS_STREAM may hold letters, digits, '_' and '-' only")
         if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", self.subject_prefix):

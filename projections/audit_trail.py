@@ -10,6 +10,8 @@ from schemas.events import (
     EVENT_TYPES,
     AccessTokenIssued,
     AccessTokenRevoked,
+    AuditTrailPruned,
+    AuditTrailRead,
     AuthorizationCodeIssued,
     AuthorizationCodeRedeemed,
     AuthorizationCodeReplayed,
@@ -39,23 +41,30 @@ from schemas.events import (
     to_snake_case,
 )
 
-__all__ = ["PROJECTION", "outcome_of", "resource_of", "subject_of"]
+__all__ = ["PROJECTION", "outcome_of", "resource_of", "subject_of", "workspace_of"]
 
 NAME: Final = "audit_trail"
 
+# `seq` numbers rows in the order the projector applies them (one projector at a time, under
+# its lock): it continues from the highest row, so a rebuild numbers them exactly as the live
+# projector did, which an identity column would not after a rolled-back batch (DECISIONS 16).
 _INSERT: Final = """
-INSERT INTO audit_trail (global_position, event_id, occurred_at, stream_id, action, outcome,
-    reason, actor, actor_id, subject_user, workspace_id, client_id, resource, ip, user_agent,
-    request_id, correlation_id, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+INSERT INTO audit_trail (seq, global_position, event_id, occurred_at, stream_id, action,
+    outcome, reason, actor, actor_id, subject_user, workspace_id, client_id, resource, ip,
+    user_agent, request_id, correlation_id, hash)
+VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM audit_trail), $1, $2, $3, $4, $5, $6, $7, $8,
+    $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 """
 _INSERT_MANY: Final = """
-INSERT INTO audit_trail (global_position, event_id, occurred_at, stream_id, action, outcome,
-    reason, actor, actor_id, subject_user, workspace_id, client_id, resource, ip, user_agent,
-    request_id, correlation_id, hash)
-SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
+INSERT INTO audit_trail (seq, global_position, event_id, occurred_at, stream_id, action,
+    outcome, reason, actor, actor_id, subject_user, workspace_id, client_id, resource, ip,
+    user_agent, request_id, correlation_id, hash)
+SELECT (SELECT coalesce(max(seq), 0) FROM audit_trail) + n, g, e, o, s, a, oc, rs, ac, ai, su,
+    w, c, re, ip, ua, rq, co, h
+FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
     $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
     $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bytea[])
+    WITH ORDINALITY AS t(g, e, o, s, a, oc, rs, ac, ai, su, w, c, re, ip, ua, rq, co, h, n)
 """
 
 
@@ -96,6 +105,10 @@ def resource_of(event: Event) -> str | None:
             return f"key:{kid}"
         case TokenRequestRefused(endpoint=endpoint, grant_type=grant_type):
             return f"{endpoint}:{grant_type}" if grant_type else endpoint
+        case AuditTrailRead(query=query):
+            return f"audit:{query}"
+        case AuditTrailPruned():
+            return "audit:prune"
         case (
             RefreshTokenIssued()
             | RefreshTokenRotated()
@@ -127,6 +140,21 @@ def subject_of(event: Event) -> str | None:
             return user_id
         case AccessTokenIssued(subject=subject) | TokenRequestRefused(subject=subject):
             return subject
+        case AuditTrailRead(subject_user=subject):
+            return subject
+        case _:
+            return None
+
+
+def workspace_of(event: Event) -> str | None:
+    """The workspace an event names itself, for rows whose metadata names none (an admin's)."""
+    match event:
+        case (
+            ClientRegistered(workspace_id=workspace)
+            | UserRegistered(workspace_id=workspace)
+            | AccessTokenIssued(workspace_id=workspace)
+        ):
+            return workspace
         case _:
             return None
 
@@ -165,7 +193,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
                 meta.actor,
                 meta.actor_id,
                 meta.subject_user or subject_of(recorded.event),
-                meta.workspace_id,
+                meta.workspace_id or workspace_of(recorded.event),
                 meta.client_id,
                 resource_of(recorded.event),
                 meta.ip,

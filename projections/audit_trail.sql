@@ -1,7 +1,23 @@
 -- One row per logged action: who did what, to whom, through which client, from where, with
 -- what outcome. Append-only, like the log it is built from.
+
+-- A table from before `seq` existed cannot be numbered in place (rows are never updated):
+-- drop it and let the projector replay the log into the new shape from position 0.
+DO $$
+BEGIN
+    IF to_regclass('audit_trail') IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('audit_trail') AND attname = 'seq'
+    ) THEN
+        DROP TABLE audit_trail;
+        DELETE FROM checkpoints WHERE name = 'audit_trail';
+    END IF;
+END $$;
+
 CREATE TABLE IF NOT EXISTS audit_trail (
     global_position bigint      PRIMARY KEY,
+    -- The order the projector applied rows in (see audit_trail.py): the audit API pages by it,
+    -- because a late commit can give a new row a lower global_position than rows shown already.
+    seq             bigint      NOT NULL,
     event_id        uuid        NOT NULL,
     occurred_at     timestamptz NOT NULL,
     stream_id       text        NOT NULL,
@@ -21,12 +37,56 @@ CREATE TABLE IF NOT EXISTS audit_trail (
     hash            bytea       NOT NULL
 );
 
-CREATE INDEX IF NOT EXISTS audit_trail_subject_idx
-    ON audit_trail (subject_user, occurred_at DESC, global_position DESC);
-CREATE INDEX IF NOT EXISTS audit_trail_client_idx
-    ON audit_trail (client_id, occurred_at DESC, global_position DESC);
+-- Newest first, per user, client or workspace (the audit API's filters and pages).
+CREATE UNIQUE INDEX IF NOT EXISTS audit_trail_seq_key ON audit_trail (seq);
+CREATE INDEX IF NOT EXISTS audit_trail_user_seq_idx ON audit_trail (subject_user, seq);
+CREATE INDEX IF NOT EXISTS audit_trail_client_seq_idx ON audit_trail (client_id, seq);
+CREATE INDEX IF NOT EXISTS audit_trail_workspace_seq_idx ON audit_trail (workspace_id, seq);
+-- Time windows (`from`/`to`): rows arrive roughly in time order, so a BRIN index is tiny.
+CREATE INDEX IF NOT EXISTS audit_trail_occurred_brin ON audit_trail USING brin (occurred_at);
+-- Point-in-time questions start from the streams that issued a user's or a client's tokens
+-- within their longest lifetime before the instant, and from their consents.
+CREATE INDEX IF NOT EXISTS audit_trail_user_tokens_idx ON audit_trail (subject_user, occurred_at)
+    WHERE action IN ('access_token_issued', 'refresh_token_issued');
+CREATE INDEX IF NOT EXISTS audit_trail_client_tokens_idx ON audit_trail (client_id, occurred_at)
+    WHERE action IN ('access_token_issued', 'refresh_token_issued');
+CREATE INDEX IF NOT EXISTS audit_trail_user_consents_idx ON audit_trail (subject_user)
+    WHERE action = 'consent_granted';
+CREATE INDEX IF NOT EXISTS audit_trail_client_consents_idx ON audit_trail (client_id)
+    WHERE action = 'consent_granted';
+
+-- Rows are never updated or truncated. They are deleted only through audit_trail_prune(),
+-- which names its cutoff for its own transaction; the trigger holds every deleted row to it.
+CREATE OR REPLACE FUNCTION audit_trail_refuse_mutation() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    cutoff text := current_setting('keyledger.audit_prune_before', true);
+BEGIN
+    IF TG_OP = 'DELETE' AND coalesce(cutoff, '') <> '' THEN
+        IF OLD.occurred_at < cutoff::timestamptz THEN
+            RETURN OLD;
+        END IF;
+    END IF;
+    RAISE EXCEPTION '% on % is refused: the table is append-only', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'KL403';
+END $$;
+
+-- Retention (`keyledger audit prune`): drop rows that occurred before `cutoff`. The log keeps
+-- every event, so a rebuild brings them back. The newest row always stays: the projector
+-- numbers new rows from it.
+CREATE OR REPLACE FUNCTION audit_trail_prune(cutoff timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    pruned bigint;
+BEGIN
+    PERFORM set_config('keyledger.audit_prune_before', cutoff::text, true);
+    DELETE FROM audit_trail
+    WHERE occurred_at < cutoff AND seq < (SELECT max(seq) FROM audit_trail);
+    GET DIAGNOSTICS pruned = ROW_COUNT;
+    PERFORM set_config('keyledger.audit_prune_before', '', true);
+    RETURN pruned;
+END $$;
 
 CREATE OR REPLACE TRIGGER audit_trail_refuse_update_delete BEFORE UPDATE OR DELETE ON audit_trail
-    FOR EACH ROW EXECUTE FUNCTION refuse_mutation();
+    FOR EACH ROW EXECUTE FUNCTION audit_trail_refuse_mutation();
 CREATE OR REPLACE TRIGGER audit_trail_refuse_truncate BEFORE TRUNCATE ON audit_trail
-    FOR EACH STATEMENT EXECUTE FUNCTION refuse_mutation();
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_trail_refuse_mutation();

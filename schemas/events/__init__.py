@@ -6,6 +6,7 @@ from typing import Final, get_args
 
 import msgspec
 
+from schemas.events.audit import AuditEvent, AuditTrailPruned, AuditTrailRead
 from schemas.events.authorization import (
     AuthorizationCodeIssued,
     AuthorizationCodeRedeemed,
@@ -49,6 +50,8 @@ __all__ = [
     "EVENT_TYPES",
     "AccessTokenIssued",
     "AccessTokenRevoked",
+    "AuditTrailPruned",
+    "AuditTrailRead",
     "AuthorizationCodeIssued",
     "AuthorizationCodeRedeemed",
     "AuthorizationCodeReplayed",
@@ -97,6 +100,7 @@ Event = (
     | TokenFamilyEvent
     | SigningKeyEvent
     | RefusalEvent
+    | AuditEvent
 )
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)

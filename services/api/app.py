@@ -16,6 +16,7 @@ from infra.logging import configure_logging
 from infra.nats_bus import EventBus
 from infra.postgres.notify import Notifier
 from infra.postgres.pool import create_request_pool
+from services.api.audit import audit_router
 from services.api.errors import refused_handler
 from services.api.health import HealthController
 from services.api.management import management_router
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             sign_in_page,
             consent,
             management_router(),
+            audit_router(),
         ],
         exception_handlers={Refused: refused_handler},
         lifespan=[lifespan],

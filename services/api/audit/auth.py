@@ -1,0 +1,43 @@
+"""Who may read the audit trail: a bearer access token (RFC 6750) with the `audit:read` scope.
+
+The token is checked against the live token state, so a revoked token or a suspended client
+loses access at once. The caller's workspace is its client's registered workspace: a
+client without one reads every workspace (platform compliance).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from litestar import Request
+
+from services.api.oauth.endpoint import request_metadata
+from services.authority import Authority
+from services.compliance import Auditor
+from services.refusals import Refused
+
+__all__ = ["AUDIT_SCOPE", "audit_caller"]
+
+AUDIT_SCOPE: Final = "audit:read"
+
+
+async def audit_caller(request: Request[Any, Any, Any]) -> Auditor:
+    """The `auditor` dependency of every audit route (RFC 6750 section 3.1 errors)."""
+    authority: Authority = request.app.state.authority
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() != "bearer " or not header[7:].strip():
+        raise Refused("invalid_token", "a bearer access token is required")
+    record = await authority.tokens.find(header[7:].strip())
+    if record is None or record.kind != "access":
+        raise Refused("invalid_token", "the access token is not active")
+    if AUDIT_SCOPE not in record.scopes:
+        raise Refused("insufficient_scope", f"the {AUDIT_SCOPE} scope is required")
+    client = await authority.clients.cached(record.client_id)
+    if client is None:
+        raise Refused("invalid_token", "the access token is not active")
+    workspace = client.registration.workspace_id
+    return Auditor(
+        client_id=record.client_id,
+        workspace_id=workspace,
+        metadata=request_metadata(request, record.client_id, workspace_id=workspace),
+    )
