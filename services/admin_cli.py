@@ -1,4 +1,4 @@
-"""`keyledger clients|users|keys`: administration from a shell, one function per subcommand.
+"""`keyledger clients|users|keys|workspaces`: administration from a shell, one per subcommand.
 
 Each command runs against the same database and master key as `keyledger serve` (the
 runner from services.cli builds the Authority exactly as the server does). Exit codes:
@@ -22,6 +22,7 @@ from schemas.http.management import (
     ClientSummary,
     UserCreation,
     UserUpdated,
+    WorkspaceUpdated,
 )
 from services import administration
 from services.administration import StatusAction
@@ -199,6 +200,41 @@ def cmd_users_disable(args: argparse.Namespace, run: Runner) -> int:
     return run(args, _guarded(body))
 
 
+def cmd_users_revoke_tokens(args: argparse.Namespace, run: Runner) -> int:
+    async def body(authority: Authority) -> int:
+        user_id = await administration.revoke_user_tokens(
+            authority, args.username, args.reason, METADATA
+        )
+        _emit(args, UserUpdated(user_id=user_id, username=args.username), ["tokens revoked"])
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def cmd_workspaces_revoke_tokens(args: argparse.Namespace, run: Runner) -> int:
+    async def body(authority: Authority) -> int:
+        workspace_id = await administration.revoke_workspace_tokens(
+            authority, args.workspace_id, args.reason, METADATA
+        )
+        _emit(args, WorkspaceUpdated(workspace_id=workspace_id), ["tokens revoked"])
+        return 0
+
+    return run(args, _guarded(body))
+
+
+def cmd_keys_revoke(args: argparse.Namespace, run: Runner) -> int:
+    async def body(authority: Authority) -> int:
+        revoked = await administration.revoke_signing_key(
+            authority, args.kid, args.reason, METADATA
+        )
+        human = [f"revoked signing key: {revoked.kid}"]
+        human += [f"new signing key: {kid}" for kid in revoked.kids]
+        _emit(args, revoked, human)
+        return 0
+
+    return run(args, _guarded(body))
+
+
 def cmd_keys_rotate(args: argparse.Namespace, run: Runner) -> int:
     async def body(authority: Authority) -> int:
         rotated = await administration.rotate_signing_keys(authority, METADATA)
@@ -285,14 +321,33 @@ def _add_users(commands: Any, run: Runner) -> None:
     otp = _leaf(actions, "enable-otp", "enrol TOTP", _handler(cmd_users_enable_otp, run))
     otp.add_argument("--username", required=True)
     disable = _leaf(actions, "disable", "disable a user", _handler(cmd_users_disable, run))
-    disable.add_argument("--username", required=True)
-    disable.add_argument("--reason", default="")
+    revoke = _leaf(
+        actions, "revoke-tokens", "revoke every token of a user (the account stays usable)",
+        _handler(cmd_users_revoke_tokens, run),
+    )  # fmt: skip
+    for parser in (disable, revoke):
+        parser.add_argument("--username", required=True)
+        parser.add_argument("--reason", default="")
 
 
 def add_admin_commands(commands: Any, run: Runner) -> None:
-    """Add `clients`, `users` and `keys` to the `keyledger` subcommands."""
+    """Add `clients`, `users`, `keys` and `workspaces` to the `keyledger` subcommands."""
     _add_clients(commands, run)
     _add_users(commands, run)
     keys = commands.add_parser("keys", help="token signing keys")
     actions = keys.add_subparsers(dest="action", required=True)
     _leaf(actions, "rotate", "make a new key pair current", _handler(cmd_keys_rotate, run))
+    revoke = _leaf(
+        actions, "revoke", "distrust a key: out of the JWKS, every token it signed revoked",
+        _handler(cmd_keys_revoke, run),
+    )  # fmt: skip
+    revoke.add_argument("kid")
+    revoke.add_argument("--reason", default="")
+    workspaces = commands.add_parser("workspaces", help="workspace-wide actions")
+    actions = workspaces.add_subparsers(dest="action", required=True)
+    revoke = _leaf(
+        actions, "revoke-tokens", "revoke every token issued to a workspace's clients",
+        _handler(cmd_workspaces_revoke_tokens, run),
+    )  # fmt: skip
+    revoke.add_argument("workspace_id")
+    revoke.add_argument("--reason", default="")

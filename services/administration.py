@@ -16,16 +16,17 @@ from schemas.http.management import (
     ClientList,
     ClientRegistrationRequest,
     ClientSummary,
+    KeyRevoked,
     KeysRotated,
     OtpEnrolled,
     SecretRotated,
     UserCreated,
     UserCreation,
 )
-from services import authorization, clients, users
+from services import authorization, clients, revocation, users
 from services.authority import Authority
 from services.clients import ClientRecord, InvalidRegistration
-from services.keys import load_keys, rotate_keys
+from services.keys import load_keys, revoke_key, rotate_keys
 from services.refusals import Refused
 
 __all__ = [
@@ -39,6 +40,9 @@ __all__ = [
     "enrol_otp",
     "get_client",
     "list_clients",
+    "revoke_signing_key",
+    "revoke_user_tokens",
+    "revoke_workspace_tokens",
     "rotate_client_secret",
     "rotate_signing_keys",
 ]
@@ -238,3 +242,42 @@ async def rotate_signing_keys(authority: Authority, metadata: Metadata) -> KeysR
     # This process signs with the new keys at once; others pick them up within seconds.
     authority.keys = await load_keys(authority.pool, authority.sealer)
     return KeysRotated(kids=kids)
+
+
+async def revoke_user_tokens(
+    authority: Authority, username: str, reason: str, metadata: Metadata
+) -> str:
+    """Every token of a user stops working (an incident); the account stays usable."""
+    _plain(reason, what="a reason")
+    user_id = await _user_id(authority, username)
+    if not await users.revoke_user_tokens(authority.store, user_id, reason, metadata):
+        raise Refused("conflict", f"user {username!r} is disabled: its tokens are revoked")
+    return user_id
+
+
+async def revoke_workspace_tokens(
+    authority: Authority, workspace_id: str, reason: str, metadata: Metadata
+) -> str:
+    """Every token issued so far to a workspace's clients stops working (an incident)."""
+    _plain(reason, what="a reason")
+    workspace_id = _known(workspace_id, "workspace")
+    if not workspace_id:
+        raise Refused("invalid_request", "a workspace id must not be empty")
+    await revocation.revoke_workspace_tokens(authority, workspace_id, reason, metadata)
+    return workspace_id
+
+
+async def revoke_signing_key(
+    authority: Authority, kid: str, reason: str, metadata: Metadata
+) -> KeyRevoked:
+    """Distrust a signing key: out of the JWKS, every token it signed dead."""
+    _plain(reason, what="a reason")
+    kids = await revoke_key(
+        authority.pool, authority.store, authority.sealer, _known(kid, "signing key"),
+        reason=reason, metadata=metadata,
+    )  # fmt: skip
+    if kids is None:
+        raise Refused("not_found", f"no published signing key {kid!r}")
+    # This process stops signing with it at once; others within seconds (KEY_REFRESH_S).
+    authority.keys = await load_keys(authority.pool, authority.sealer)
+    return KeyRevoked(kid=kid, kids=kids)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,17 +19,19 @@ import msgspec
 
 from infra.config import ConfigError, Settings, load_settings
 from infra.crypto.sealing import SealError
+from infra.embedded import running_nats_url
 from infra.logging import configure_logging
 from infra.postgres.audit_checkpoints import CHECKPOINTER
 from infra.postgres.notify import Notifier
 from projections import ASYNC, BY_NAME
-from schemas.jsonschema import events_schema
+from schemas.jsonschema import events_schema, revocations_schema
 from services.admin_cli import Body, add_admin_commands
 from services.audit_cli import add_audit_commands
 from services.authority import open_authority
 from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
 from services.servers import Servers, prepare_database, prepare_stream, start_servers
+from services.watch import watch_revocations
 from services.worker import run_worker
 
 __all__ = ["main"]
@@ -219,6 +224,29 @@ def cmd_schema_events(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema_revocations(_args: argparse.Namespace) -> int:
+    schema = revocations_schema()
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(schema)).decode() + "\n")
+    return 0
+
+
+def cmd_watch_revocations(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    # Beside `keyledger serve` on the same data dir: its embedded NATS, never a second one.
+    url = settings.nats_url or running_nats_url(Path(settings.data_dir).expanduser() / "nats")
+    if url is None:
+        print("keyledger: no NATS to watch: set KEYLEDGER_NATS_URL or run keyledger serve")
+        return 1
+    since = None if args.since is None else timedelta(seconds=args.since)
+    watching = watch_revocations(
+        url, stream=settings.nats_stream, prefix=settings.subject_prefix, out=sys.stdout,
+        as_json=args.json, since=since,
+    )  # fmt: skip
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(watching)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keyledger", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -259,6 +287,16 @@ def _parser() -> argparse.ArgumentParser:
     schema_commands.add_parser("events", help="JSON Schema of published events").set_defaults(
         handler=cmd_schema_events
     )
+    schema_commands.add_parser(
+        "revocations", help="JSON Schema of published revocations"
+    ).set_defaults(handler=cmd_schema_revocations)
+    watch = commands.add_parser("watch", help="follow what keyledger publishes")
+    watched = watch.add_subparsers(dest="action", required=True)
+    revocations = watched.add_parser("revocations", help="print revocations as they happen")
+    revocations.set_defaults(handler=cmd_watch_revocations)
+    revocations.add_argument("--since", type=float, metavar="SECONDS", help="replay this far back")
+    revocations.add_argument("--json", action="store_true", help="the published JSON, one a line")
+    revocations.add_argument("--data-dir")
     audit = commands.add_parser("audit", help="prove the log is intact")
     audit_commands = audit.add_subparsers(dest="action", required=True)
     add_audit_commands(audit_commands, _with_pool, _with_authority)

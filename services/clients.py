@@ -16,6 +16,11 @@ import asyncpg
 import msgspec
 
 from domain import client as client_domain
+from domain.policies.lifetimes import (
+    CLIENT_RECORD_TTL,
+    access_token_ttl_problem,
+    refresh_token_ttl_problem,
+)
 from domain.policies.redirect_uris import registrable
 from domain.policies.scopes import parse_scope
 from infra.crypto.digests import SecretHasher, new_token
@@ -89,7 +94,7 @@ _registration = msgspec.json.Decoder(ClientRegistered)
 # How long a process may use a client record it read. Token validity never depends on it
 # (introspection joins the live status); it bounds how long a just-suspended client can
 # still be handed tokens, which are born inactive.
-CLIENT_TTL_S: Final = 2.0
+CLIENT_TTL_S: Final = CLIENT_RECORD_TTL.total_seconds()
 
 
 class ClientDirectory:
@@ -175,11 +180,11 @@ def registration_problems(spec: ClientRegistration) -> list[str]:
     found += [
         f"redirect URI not allowed: {uri}" for uri in spec.redirect_uris if not registrable(uri)
     ]
-    if not 60 <= spec.access_token_ttl <= 86_400:
-        found.append("access token lifetime must be between 60 s and 24 h")
-    if not 60 <= spec.refresh_token_ttl <= 31_536_000:
-        found.append("refresh token lifetime must be between 60 s and 365 days")
-    return found
+    lifetimes = (
+        access_token_ttl_problem(spec.access_token_ttl),
+        refresh_token_ttl_problem(spec.refresh_token_ttl),
+    )
+    return found + [problem for problem in lifetimes if problem is not None]
 
 
 async def register_client(

@@ -1,8 +1,8 @@
 """Whether a presented token works now (RFC 7662): the inline token state, never the JWT alone.
 
 A token is looked up by its SHA-256 digest, so a forged or altered token never matches, and
-revocation predicates (client, user, consent) are checked in the same query. Concurrent
-lookups share one query.
+revocation predicates (client, user, consent, signing key, workspace) are checked in the same
+query. Concurrent lookups share one query.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ SELECT t.token_digest, t.kind, t.jti, t.family_id, t.client_id, t.subject, t.sco
            WHERE r.revoked_before >= t.issued_at
              AND ((r.kind = 'client' AND r.key = t.client_id)
                   OR (r.kind = 'user' AND r.key = t.subject)
-                  OR (r.kind = 'consent' AND r.key = t.subject || ' ' || t.client_id))
+                  OR (r.kind = 'consent' AND r.key = t.subject || ' ' || t.client_id)
+                  OR (r.kind = 'signing_key' AND r.key = t.kid)
+                  OR (r.kind = 'workspace' AND r.key = t.workspace_id))
        ) AS live
 FROM token_state t JOIN clients c ON c.client_id = t.client_id
 WHERE t.token_digest = ANY($1::text[])

@@ -2,7 +2,8 @@
 
 Access tokens are signed with ES256 (fast, small); ID tokens with RS256, which OpenID
 Connect requires every provider to offer. A rotation makes a new pair current; the retired
-keys stay in the JWKS until every token they signed has expired.
+keys stay in the JWKS until every token they signed has expired. A revoked key (an incident)
+leaves the JWKS at once, and every token it signed stops working.
 """
 
 from __future__ import annotations
@@ -20,10 +21,18 @@ from infra.crypto.sealing import Sealer
 from infra.postgres import Connection
 from infra.postgres.event_store import NEW_STREAM, EventStore, StreamAppend, StreamHead
 from schemas.envelope import Metadata
-from schemas.events import Event, Sealed, SigningKeyActivated, SigningKeyRetired
+from schemas.events import Event, Sealed, SigningKeyActivated, SigningKeyRetired, SigningKeyRevoked
 from services.commands import new_events, utcnow
 
-__all__ = ["ACCESS_ALG", "ID_TOKEN_ALG", "KeyRing", "ensure_keys", "load_keys", "rotate_keys"]
+__all__ = [
+    "ACCESS_ALG",
+    "ID_TOKEN_ALG",
+    "KeyRing",
+    "ensure_keys",
+    "load_keys",
+    "revoke_key",
+    "rotate_keys",
+]
 
 ACCESS_ALG: Final[Algorithm] = "ES256"
 ID_TOKEN_ALG: Final[Algorithm] = "RS256"
@@ -33,7 +42,7 @@ _KEYS_LOCK: Final = 0x6B6C_6B79  # "klky": one rotation at a time across replica
 
 _SELECT: Final = """
 SELECT kid, alg, sealed_private, public_jwk, retired_at FROM signing_keys
-WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC
+WHERE revoked_at IS NULL AND (retired_at IS NULL OR retired_at > $1) ORDER BY created_at DESC
 """
 
 
@@ -92,25 +101,70 @@ async def rotate_keys(
         current = await conn.fetch("SELECT kid FROM signing_keys WHERE retired_at IS NULL")
         if only_if_missing and current:
             return []
-        appends: list[StreamAppend] = []
-        for row in current:
-            kid = row["kid"]
-            await conn.execute("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1", kid, now)
-            head = await _head(conn, f"signing_key-{kid}")
-            appends.append(_append(kid, head, SigningKeyRetired(kid=kid), now, metadata))
-        kids = []
-        for alg in (ACCESS_ALG, ID_TOKEN_ALG):
-            key = SigningKey.generate(alg, f"{alg.lower()}-{uuid.uuid4().hex[:16]}")
-            public = msgspec.json.encode(key.public_jwk()).decode()
-            sealed = sealer.seal(key.private_pem(), context=_context(key.kid))
-            await conn.execute(
-                "INSERT INTO signing_keys (kid, alg, sealed_private, public_jwk, created_at)"
-                " VALUES ($1, $2, $3, $4, $5)",
-                key.kid, alg, sealed, public, now,
-            )  # fmt: skip
-            event = SigningKeyActivated(kid=key.kid, alg=alg, public_jwk=public)
-            appends.append(_append(key.kid, NEW_STREAM, event, now, metadata))
-            kids.append(key.kid)
+        appends, kids = await _rotate(conn, sealer, now, metadata)
+        await store.append_all(appends, conn=conn)
+    store.committed()
+    return kids
+
+
+async def _rotate(
+    conn: Connection, sealer: Sealer, now: datetime, metadata: Metadata | None
+) -> tuple[list[StreamAppend], list[str]]:
+    """Retire the current keys and make a new pair; the caller holds the lock and appends."""
+    appends: list[StreamAppend] = []
+    for row in await conn.fetch("SELECT kid FROM signing_keys WHERE retired_at IS NULL"):
+        kid = row["kid"]
+        await conn.execute("UPDATE signing_keys SET retired_at = $2 WHERE kid = $1", kid, now)
+        head = await _head(conn, f"signing_key-{kid}")
+        appends.append(_append(kid, head, SigningKeyRetired(kid=kid), now, metadata))
+    kids = []
+    for alg in (ACCESS_ALG, ID_TOKEN_ALG):
+        key = SigningKey.generate(alg, f"{alg.lower()}-{uuid.uuid4().hex[:16]}")
+        public = msgspec.json.encode(key.public_jwk()).decode()
+        sealed = sealer.seal(key.private_pem(), context=_context(key.kid))
+        await conn.execute(
+            "INSERT INTO signing_keys (kid, alg, sealed_private, public_jwk, created_at)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            key.kid, alg, sealed, public, now,
+        )  # fmt: skip
+        event = SigningKeyActivated(kid=key.kid, alg=alg, public_jwk=public)
+        appends.append(_append(key.kid, NEW_STREAM, event, now, metadata))
+        kids.append(key.kid)
+    return appends, kids
+
+
+async def revoke_key(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    sealer: Sealer,
+    kid: str,
+    *,
+    reason: str,
+    metadata: Metadata,
+) -> list[str] | None:
+    """Distrust a key: out of the JWKS, every token it signed dead (an incident response).
+
+    A key still signing is replaced first, by a new pair. Returns the new kids (empty when
+    the key no longer signed), or None when no such key is published or kept.
+    """
+    now = utcnow()
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _KEYS_LOCK)
+        row = await conn.fetchrow(
+            "SELECT retired_at FROM signing_keys WHERE kid = $1 AND revoked_at IS NULL", kid
+        )
+        if row is None:
+            return None
+        appends, kids = await _rotate(conn, sealer, now, metadata) if row[0] is None else ([], [])
+        await conn.execute("UPDATE signing_keys SET revoked_at = $2 WHERE kid = $1", kid, now)
+        revoked = _append(kid, NEW_STREAM, SigningKeyRevoked(kid=kid, reason=reason), now, metadata)
+        retired = [i for i, a in enumerate(appends) if a.stream_id == revoked.stream_id]
+        if retired:  # retired by the rotation just now: one append, retired then revoked
+            stream_id, head, events = appends[retired[0]]
+            appends[retired[0]] = StreamAppend(stream_id, head, [*events, *revoked.events])
+        else:
+            head = await _head(conn, revoked.stream_id)
+            appends.append(StreamAppend(revoked.stream_id, head, revoked.events))
         await store.append_all(appends, conn=conn)
     store.committed()
     return kids

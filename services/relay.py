@@ -5,22 +5,30 @@ moves only after JetStream acknowledged the batch, and `Nats-Msg-Id` = event id 
 server drop the re-sends that follow a crash between the two. On taking the lead the relay
 also aligns its checkpoint with the newest message in the stream, which covers both a
 crash (skip what is already there) and a NATS that lost acknowledged data (resend it).
+Events that revoke tokens are followed by their revocation message (domain/revocation.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Final
 
 import asyncpg
+import msgspec
 import structlog
 
+from domain.policies.lifetimes import CLIENT_RECORD_TTL
+from domain.revocation import REVOKING, Lifetimes, client_of, revocation_of
 from infra.nats_bus import BusUnavailable, EventBus
 from infra.postgres import Connection, checkpoints
-from infra.postgres.event_store import Checkpoint, read_after_follower
+from infra.postgres.event_store import Checkpoint, StoredEvent, read_after_follower
 from infra.postgres.notify import Wakeup, wait
+from schemas.events import ClientRegistered
+from schemas.revocations import Revocation
 
-__all__ = ["RELAY_CHECKPOINT", "RELAY_LOCK", "Relay"]
+__all__ = ["RELAY_CHECKPOINT", "RELAY_LOCK", "Relay", "RevocationMapper"]
 
 RELAY_CHECKPOINT: Final = "relay"
 RELAY_LOCK: Final = 0x6B6C_7265  # "klre"
@@ -30,8 +38,39 @@ _STANDBY_S: Final = 1.0
 _LINGER_PER_EVENT_S: Final = 0.0005
 _MAX_LINGER_S: Final = 0.010
 _RETRY_S: Final = 0.5
+_CLIENT_TTLS: Final = """
+SELECT client_id, registration FROM clients WHERE client_id = ANY($1::text[])
+"""
+_registration: Final = msgspec.json.Decoder(ClientRegistered)
 
 log = structlog.get_logger(__name__)
+
+
+class RevocationMapper:
+    """The revocations a batch of events causes, with each client's access-token lifetime.
+
+    Registrations never change, so a client's lifetime is read once per relay.
+    """
+
+    def __init__(self) -> None:
+        self._access_ttl: dict[str, timedelta] = {}
+
+    async def revocations(
+        self, conn: Connection, events: Sequence[StoredEvent]
+    ) -> dict[int, Revocation]:
+        revoking = [event.decode() for event in events if event.event_type in REVOKING]
+        if not revoking:
+            return {}
+        unknown = {client_of(r.event) for r in revoking} - {None} - self._access_ttl.keys()
+        if unknown:
+            for row in await conn.fetch(_CLIENT_TTLS, list(unknown)):
+                registered = _registration.decode(row["registration"])
+                self._access_ttl[row["client_id"]] = timedelta(seconds=registered.access_token_ttl)
+        lifetimes = Lifetimes(
+            access_token_ttl=self._access_ttl, client_record_ttl=CLIENT_RECORD_TTL
+        )
+        mapped = ((r.global_position, revocation_of(r, lifetimes)) for r in revoking)
+        return {position: revocation for position, revocation in mapped if revocation is not None}
 
 
 class Relay:
@@ -49,6 +88,7 @@ class Relay:
         self._woken = wakeup.subscribe()
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._mapper = RevocationMapper()
         self.leading = asyncio.Event()
 
     async def run(self) -> None:
@@ -104,12 +144,13 @@ class Relay:
         """Publish the next batch after the checkpoint; returns how many events it held.
 
         Two round trips to Postgres per batch, on the leader's own connection: the read
-        (which loads the checkpoint itself, so an operator's rewind is seen) and the advance.
+        (which loads the checkpoint itself, so an operator's rewind is seen) and the advance;
+        a third when a revocation names a client whose lifetime this relay has not read yet.
         """
         events = await read_after_follower(conn, RELAY_CHECKPOINT, self._batch_size)
         if not events:
             return 0
-        await self._bus.publish(events)
+        await self._bus.publish(events, await self._mapper.revocations(conn, events))
         await checkpoints.advance(conn, RELAY_CHECKPOINT, events[-1].checkpoint)
         return len(events)
 

@@ -7,7 +7,6 @@ Every token is an event appended before the response is sent. Access tokens are 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -43,6 +42,7 @@ __all__ = [
     "about",
     "family_stream",
     "issue",
+    "mint",
     "redeem_code",
     "refresh",
 ]
@@ -80,11 +80,12 @@ def family_stream(family_id: str) -> str:
 
 
 def _access_token(
-    authority: Authority, grant: Grant, now: datetime
+    authority: Authority, grant: Grant, now: datetime, family_id: str
 ) -> tuple[str, AccessTokenIssued]:
     registration = grant.client.registration
     jti = Jti(random_id())
     expires_at = now + timedelta(seconds=registration.access_token_ttl)
+    kid = None
     if registration.token_format == "opaque":
         token = new_token(ACCESS_PREFIX)
     else:
@@ -97,10 +98,15 @@ def _access_token(
             "jti": jti,
             "iat": int(now.timestamp()),
             "exp": int(expires_at.timestamp()),
+            # What revocations name (schemas/revocations.py): resource servers match on them.
+            "family_id": family_id,
         }
+        if registration.workspace_id is not None:
+            claims["workspace_id"] = registration.workspace_id
         if grant.auth_time is not None:
             claims["auth_time"] = int(grant.auth_time.timestamp())
-        token = authority.keys.signer(ACCESS_ALG).sign_jwt(claims, typ="at+jwt")
+        signer = authority.keys.signer(ACCESS_ALG)
+        token, kid = signer.sign_jwt(claims, typ="at+jwt"), signer.kid
     event = AccessTokenIssued(
         jti=jti,
         client_id=registration.client_id,
@@ -110,6 +116,7 @@ def _access_token(
         subject=grant.subject,
         workspace_id=registration.workspace_id,
         token_digest=token_digest(token),
+        kid=kid,
     )
     return token, event
 
@@ -133,9 +140,11 @@ def _id_token(authority: Authority, grant: Grant, access_token: str, now: dateti
     return authority.keys.signer(ID_TOKEN_ALG).sign_jwt(claims)
 
 
-def mint(authority: Authority, grant: Grant, now: datetime) -> tuple[TokenResponse, list[Event]]:
+def mint(
+    authority: Authority, grant: Grant, now: datetime, family_id: str
+) -> tuple[TokenResponse, list[Event]]:
     """The tokens of one grant and the events that record them (access first, then refresh)."""
-    access, issued = _access_token(authority, grant, now)
+    access, issued = _access_token(authority, grant, now, family_id)
     events: list[Event] = [issued]
     refresh_token = None
     if grant.with_refresh:
@@ -161,9 +170,10 @@ def mint(authority: Authority, grant: Grant, now: datetime) -> tuple[TokenRespon
 async def issue(authority: Authority, grant: Grant, metadata: Metadata) -> TokenResponse:
     """Start a new family: a fresh stream, so the append joins a group commit."""
     now = utcnow()
-    response, events = mint(authority, grant, now)
+    family_id = random_id()
+    response, events = mint(authority, grant, now, family_id)
     metadata = about(metadata, grant.subject)
-    stream = family_stream(random_id())
+    stream = family_stream(family_id)
     await authority.group.append(
         [StreamAppend(stream, NEW_STREAM, new_events(events, metadata, now))]
     )
@@ -212,7 +222,13 @@ async def redeem_code(
             match decided:
                 case [AuthorizationCodeRedeemed(family_id=family_id) as redeemed]:
                     assert isinstance(state, authorization_domain.Issued)
-                    response, events = mint(authority, _code_grant(client, state.code), now)
+                    if await _code_revoked(authority, client, state.code):
+                        raise Refused(
+                            "invalid_code", "the authorization code has been revoked",
+                            subject=user_id,
+                        )  # fmt: skip
+                    grant = _code_grant(client, state.code)
+                    response, events = mint(authority, grant, now, family_id)
                     await store.append_all(
                         [
                             StreamAppend(stream, head, new_events([redeemed], metadata, now)),
@@ -234,6 +250,31 @@ async def redeem_code(
         error, description = _CODE_REFUSALS[reason]
         raise Refused(error, description, subject=user_id)  # type: ignore[arg-type]
     raise ConcurrencyError([stream])
+
+
+# Whether a revocation of the client, the user or the consent came after a code was issued.
+_CODE_REVOKED: Final = """
+SELECT EXISTS (
+    SELECT 1 FROM token_revocations
+    WHERE revoked_before >= $1
+      AND ((kind = 'client' AND key = $2) OR (kind = 'user' AND key = $3)
+           OR (kind = 'consent' AND key = $3 || ' ' || $2)
+           OR (kind = 'workspace' AND key = $4))
+)
+"""
+
+
+async def _code_revoked(
+    authority: Authority, client: ClientRecord, code: AuthorizationCodeIssued
+) -> bool:
+    """A code issued before its consent was withdrawn (or its user disabled) mints nothing."""
+    registration = client.registration
+    issued_at = code.expires_at - timedelta(seconds=registration.code_ttl)
+    async with authority.pool.acquire() as conn:
+        revoked: bool = await conn.fetchval(
+            _CODE_REVOKED, issued_at, code.client_id, code.user_id, registration.workspace_id
+        )
+    return revoked
 
 
 def _code_user(state: authorization_domain.AuthorizationState) -> str | None:
@@ -283,6 +324,20 @@ async def _revoke_family_with(
         await authority.store.append_all(appends)
 
 
+# The family of a refresh token, and whether a revocation predicate covers the token.
+_REFRESH_FAMILY: Final = """
+SELECT t.family_id, t.subject, EXISTS (
+    SELECT 1 FROM token_revocations r
+    WHERE r.revoked_before >= t.issued_at
+      AND ((r.kind = 'client' AND r.key = t.client_id)
+           OR (r.kind = 'user' AND r.key = t.subject)
+           OR (r.kind = 'consent' AND r.key = t.subject || ' ' || t.client_id)
+           OR (r.kind = 'workspace' AND r.key = t.workspace_id))
+) AS covered
+FROM token_state t WHERE t.token_digest = $1 AND t.kind = 'refresh'
+"""
+
+
 async def refresh(
     authority: Authority,
     client: ClientRecord,
@@ -296,11 +351,13 @@ async def refresh(
     """
     digest = token_digest(refresh_token)
     async with authority.pool.acquire() as conn:
-        family_id = await conn.fetchval(
-            "SELECT family_id FROM token_state WHERE token_digest = $1 AND kind = 'refresh'", digest
-        )
-    if family_id is None:
+        row = await conn.fetchrow(_REFRESH_FAMILY, digest)
+    if row is None:
         raise Refused("invalid_grant", "the refresh token is not valid")
+    family_id = row["family_id"]
+    if row["covered"]:
+        # Issued before a revocation of its client, user or consent: no new tokens from it.
+        raise Refused("invalid_grant", "the refresh token has been revoked", subject=row["subject"])
     stream = family_stream(family_id)
     for _ in range(ATTEMPTS):
         now = utcnow()
@@ -319,7 +376,7 @@ async def refresh(
             subject=state.subject,
             with_refresh=True,
         )
-        response, minted = mint(authority, grant, now)
+        response, minted = mint(authority, grant, now, family_id)
         access, refreshed = minted
         assert isinstance(access, AccessTokenIssued)
         assert isinstance(refreshed, RefreshTokenIssued)
@@ -336,63 +393,3 @@ async def refresh(
             return response
         raise Refused("invalid_grant", "the refresh token is not valid", subject=subject)
     raise ConcurrencyError([stream])
-
-
-async def revoke_token(
-    authority: Authority, client: ClientRecord | None, token: str, metadata: Metadata
-) -> None:
-    """RFC 7009: revoke an access token, or a refresh token and its whole family.
-
-    Unknown tokens and tokens of other clients change nothing (section 2.2: still 200).
-    `client` None means an administrator.
-    """
-    async with authority.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT kind, jti, family_id, client_id FROM token_state WHERE token_digest = $1",
-            token_digest(token),
-        )
-    if row is None or (client is not None and row["client_id"] != client.client_id):
-        return
-    await _revoke(
-        authority, row["family_id"], row["jti"] if row["kind"] == "access" else None, metadata
-    )
-
-
-async def revoke_by_id(
-    authority: Authority, client: ClientRecord | None, token_id: str, metadata: Metadata
-) -> bool:
-    """`DELETE /oauth/token/{id}`: a token's `jti`, or a family id (the refresh chain)."""
-    async with authority.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT jti, family_id, client_id FROM token_state WHERE jti = $1"
-            " UNION ALL (SELECT NULL, family_id, client_id FROM token_state WHERE family_id = $1"
-            " LIMIT 1) LIMIT 1",
-            token_id,
-        )
-    if row is None or (client is not None and row["client_id"] != client.client_id):
-        return False
-    await _revoke(authority, row["family_id"], row["jti"], metadata)
-    return True
-
-
-async def _revoke(
-    authority: Authority, family_id: str, jti: str | None, metadata: Metadata
-) -> None:
-    command: family_domain.TokenFamilyCommand = (
-        family_domain.RevokeFamily(reason="revoked")
-        if jti is None
-        else family_domain.RevokeAccessToken(jti=Jti(jti))
-    )
-    for _ in range(ATTEMPTS):
-        state, head = await load(authority.store, family_domain.decider, family_stream(family_id))
-        events: Sequence[Event] = family_domain.decide(command, state)
-        if not events:
-            return
-        about_user = about(metadata, family_domain.subject_of(state))
-        try:
-            await authority.store.append(
-                family_stream(family_id), head, new_events(events, about_user, utcnow())
-            )
-        except ConcurrencyError:
-            continue
-        return

@@ -31,6 +31,7 @@ __all__ = [
     "create_user",
     "disable_user",
     "enable_otp",
+    "revoke_user_tokens",
     "set_password",
     "sign_in",
     "user_id_of",
@@ -133,6 +134,14 @@ async def enable_otp(
 
 async def disable_user(store: EventStore, user_id: str, reason: str, metadata: Metadata) -> bool:
     command = user_domain.DisableUser(reason=reason)
+    return bool(await execute(store, user_domain.decider, f"user-{user_id}", command, metadata))
+
+
+async def revoke_user_tokens(
+    store: EventStore, user_id: str, reason: str, metadata: Metadata
+) -> bool:
+    """Every token the user holds stops working; False if the account is disabled already."""
+    command = user_domain.RevokeUserTokens(reason=reason)
     return bool(await execute(store, user_domain.decider, f"user-{user_id}", command, metadata))
 
 

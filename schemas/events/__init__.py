@@ -27,7 +27,12 @@ from schemas.events.client import (
 from schemas.events.consent import ConsentEvent, ConsentGranted, ConsentWithdrawn
 from schemas.events.login import LoginEvent, LoginRefused, LoginSucceeded
 from schemas.events.refusal import RefusalEvent, TokenRequestRefused
-from schemas.events.signing_key import SigningKeyActivated, SigningKeyEvent, SigningKeyRetired
+from schemas.events.signing_key import (
+    SigningKeyActivated,
+    SigningKeyEvent,
+    SigningKeyRetired,
+    SigningKeyRevoked,
+)
 from schemas.events.token_family import (
     AccessTokenIssued,
     AccessTokenRevoked,
@@ -44,7 +49,9 @@ from schemas.events.user import (
     UserOtpEnabled,
     UserPasswordChanged,
     UserRegistered,
+    UserTokensRevoked,
 )
+from schemas.events.workspace import WorkspaceEvent, WorkspaceTokensRevoked
 
 __all__ = [
     "EVENT_TYPES",
@@ -77,6 +84,7 @@ __all__ = [
     "Sealed",
     "SigningKeyActivated",
     "SigningKeyRetired",
+    "SigningKeyRevoked",
     "TokenFamilyRevoked",
     "TokenRequestRefused",
     "UnknownEventVersion",
@@ -84,6 +92,8 @@ __all__ = [
     "UserOtpEnabled",
     "UserPasswordChanged",
     "UserRegistered",
+    "UserTokensRevoked",
+    "WorkspaceTokensRevoked",
     "decode_event",
     "encode_event",
     "event_type_of",
@@ -100,6 +110,7 @@ Event = (
     | TokenFamilyEvent
     | SigningKeyEvent
     | RefusalEvent
+    | WorkspaceEvent
     | AuditEvent
 )
 

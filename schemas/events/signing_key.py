@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from schemas.events.base import EventBase
 
-__all__ = ["SigningKeyActivated", "SigningKeyEvent", "SigningKeyRetired"]
+__all__ = ["SigningKeyActivated", "SigningKeyEvent", "SigningKeyRetired", "SigningKeyRevoked"]
 
 
 class SigningKeyActivated(EventBase, frozen=True, kw_only=True):
@@ -23,4 +23,14 @@ class SigningKeyRetired(EventBase, frozen=True, kw_only=True):
     kid: str
 
 
-SigningKeyEvent = SigningKeyActivated | SigningKeyRetired
+class SigningKeyRevoked(EventBase, frozen=True, kw_only=True):
+    """Distrusted (an incident): out of the JWKS at once, and every token it signed is dead.
+
+    Unlike a retirement, which lets the tokens a key signed live out their lifetime.
+    """
+
+    kid: str
+    reason: str = ""
+
+
+SigningKeyEvent = SigningKeyActivated | SigningKeyRetired | SigningKeyRevoked

@@ -31,6 +31,8 @@ class AccessTokenIssued(EventBase, frozen=True, kw_only=True):
     workspace_id: str | None = None
     # SHA-256 of the token as issued: introspection looks it up, a forged one never matches.
     token_digest: Digest | None = None
+    # The JWS `kid` that signed a JWT access token (None when opaque): revoking a key finds it.
+    kid: str | None = None
 
 
 class RefreshTokenIssued(EventBase, frozen=True, kw_only=True):
@@ -52,10 +54,14 @@ class RefreshTokenReuseDetected(EventBase, frozen=True, kw_only=True):
 
 class AccessTokenRevoked(EventBase, frozen=True, kw_only=True):
     jti: Jti
+    # No later than the token's own expiry: after it the revocation need not be remembered.
+    expires_at: datetime | None = None
 
 
 class TokenFamilyRevoked(EventBase, frozen=True, kw_only=True):
     reason: str
+    # When the family's last access token expires (None if it issued none known).
+    expires_at: datetime | None = None
 
 
 TokenFamilyEvent = (

@@ -12,6 +12,7 @@ __all__ = [
     "UserOtpEnabled",
     "UserPasswordChanged",
     "UserRegistered",
+    "UserTokensRevoked",
 ]
 
 
@@ -45,4 +46,11 @@ class UserDisabled(EventBase, frozen=True, kw_only=True):
     reason: str = ""
 
 
-UserEvent = UserRegistered | UserPasswordChanged | UserOtpEnabled | UserDisabled
+class UserTokensRevoked(EventBase, frozen=True, kw_only=True):
+    """Every token the user holds stops working (an incident); the account stays usable."""
+
+    user_id: str
+    reason: str = ""
+
+
+UserEvent = UserRegistered | UserPasswordChanged | UserOtpEnabled | UserDisabled | UserTokensRevoked

@@ -17,15 +17,18 @@ __all__ = [
     "ClientRegistrationRequest",
     "ClientStatusChange",
     "ClientSummary",
+    "KeyRevoked",
     "KeysRotated",
     "OtpEnrolled",
     "PasswordChange",
     "SecretRotated",
     "SecretRotation",
+    "TokensRevocation",
     "UserCreated",
     "UserCreation",
     "UserDisabling",
     "UserUpdated",
+    "WorkspaceUpdated",
 ]
 
 
@@ -134,3 +137,19 @@ class OtpEnrolled(_Response, frozen=True, kw_only=True):
 
 class KeysRotated(_Response, frozen=True, kw_only=True):
     kids: list[str]
+
+
+class TokensRevocation(_Request, frozen=True, kw_only=True):
+    """Why every token of a user, a workspace or a signing key is revoked (an incident)."""
+
+    reason: str = ""
+
+
+class KeyRevoked(_Response, frozen=True, kw_only=True):
+    kid: str
+    # The new pair made current when the revoked key was still signing.
+    kids: list[str]
+
+
+class WorkspaceUpdated(_Response, frozen=True, kw_only=True):
+    workspace_id: str

@@ -21,6 +21,7 @@ from services.api.errors import refused_handler
 from services.api.health import HealthController
 from services.api.management import management_router
 from services.api.metrics import metrics
+from services.api.oauth.consents import withdraw_consent
 from services.api.oauth.introspection import introspect_token
 from services.api.oauth.metadata import jwks, openid_configuration, server_metadata
 from services.api.oauth.revocation import revoke_by_id, revoke_token
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             introspect_token,
             revoke_token,
             revoke_by_id,
+            withdraw_consent,
             server_metadata,
             openid_configuration,
             jwks,

@@ -1,4 +1,4 @@
-"""The management API under `/manage`: clients, users and signing keys, for admin tokens only.
+"""The management API under `/manage`: clients, users, keys, workspaces; admin tokens only.
 
 Every route depends on `admin` (auth.py), so nothing here answers without a live access
 token holding `keyledger:admin`. Responses are never cached: some carry a secret, once.
@@ -10,7 +10,7 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from services.api.management import clients, keys, users
+from services.api.management import clients, keys, users, workspaces
 from services.api.management.auth import admin_caller
 
 __all__ = ["management_router"]
@@ -31,8 +31,11 @@ def management_router() -> Router:
             users.set_password,
             users.enrol_otp,
             users.disable_user,
+            users.revoke_user_tokens,
             users.withdraw_consent,
             keys.rotate_keys,
+            keys.revoke_key,
+            workspaces.revoke_workspace_tokens,
         ],
         dependencies={"admin": Provide(admin_caller)},
         cache_control=CacheControlHeader(no_store=True),

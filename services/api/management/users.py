@@ -1,4 +1,4 @@
-"""User management: create accounts, set passwords, enrol TOTP, disable."""
+"""User management: create accounts, set passwords, enrol TOTP, disable, revoke tokens."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from schemas.http.management import (
     OtpEnrolled,
     PasswordChange,
+    TokensRevocation,
     UserCreated,
     UserCreation,
     UserDisabling,
@@ -21,7 +22,14 @@ from services.api.management.auth import Admin
 from services.api.management.body import read_body
 from services.authority import Authority
 
-__all__ = ["create_user", "disable_user", "enrol_otp", "set_password", "withdraw_consent"]
+__all__ = [
+    "create_user",
+    "disable_user",
+    "enrol_otp",
+    "revoke_user_tokens",
+    "set_password",
+    "withdraw_consent",
+]
 
 
 def _authority(request: Request[Any, Any, Any]) -> Authority:
@@ -61,6 +69,17 @@ async def disable_user(
 ) -> UserUpdated:
     body = await read_body(request, UserDisabling, optional=True)
     user_id = await administration.disable_user(
+        _authority(request), username, body.reason, admin.metadata
+    )
+    return UserUpdated(user_id=user_id, username=username)
+
+
+@post("/users/{username:str}/revoke-tokens", status_code=200)
+async def revoke_user_tokens(
+    request: Request[Any, Any, Any], admin: NamedDependency[Admin], username: FromPath[str]
+) -> UserUpdated:
+    body = await read_body(request, TokensRevocation, optional=True)
+    user_id = await administration.revoke_user_tokens(
         _authority(request), username, body.reason, admin.metadata
     )
     return UserUpdated(user_id=user_id, username=username)

@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Request, Response, delete, post
 from litestar.params import FromPath
 
-from services import tokens
+from services import revocation
 from services.api.errors import NO_STORE
 from services.api.oauth.client_auth import authenticate_client
 from services.api.oauth.endpoint import request_metadata
@@ -33,7 +33,7 @@ async def revoke_token(request: Request[Any, Any, Any]) -> Response[bytes]:
     hint = params.get("token_type_hint")
     if hint is not None and hint not in ("access_token", "refresh_token"):
         raise Refused("unsupported_token_type", f"token_type_hint {hint!r} is not supported")
-    await tokens.revoke_token(
+    await revocation.revoke_token(
         authority,
         client,
         token,
@@ -48,7 +48,7 @@ async def revoke_by_id(request: Request[Any, Any, Any], token_id: FromPath[str])
     client = await authenticate_client(
         authority, request, {}, endpoint="revocation", allow_public=False
     )
-    found = await tokens.revoke_by_id(
+    found = await revocation.revoke_by_id(
         authority,
         client,
         token_id,

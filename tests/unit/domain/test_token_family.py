@@ -18,6 +18,7 @@ from domain.token_family import (
 )
 from schemas.events import (
     AccessTokenIssued,
+    AccessTokenRevoked,
     Digest,
     Jti,
     RefreshTokenIssued,
@@ -43,7 +44,7 @@ def access(n: int, client_id: str = "c1") -> AccessTokenIssued:
         client_id=client_id,
         grant_type="authorization_code" if n == 0 else "refresh_token",
         scopes=("openid", "read"),
-        expires_at=NOW + timedelta(minutes=5),
+        expires_at=NOW + timedelta(minutes=5 + n),
         subject="u1",
     )
 
@@ -100,7 +101,7 @@ def test_reused_refresh_token_revokes_whole_family() -> None:
     outcome = family.given(*history).when(rotate(digest(0), 2))
     outcome.then(
         RefreshTokenReuseDetected(presented_digest=digest(0)),
-        TokenFamilyRevoked(reason="refresh_token_reuse"),
+        TokenFamilyRevoked(reason="refresh_token_reuse", expires_at=access(1).expires_at),
     ).and_state_is(Revoked)
     assert decider.is_terminal(outcome.state)
 
@@ -143,7 +144,10 @@ def test_an_unknown_refresh_token_is_refused_without_revoking() -> None:
 
 def test_an_active_family_can_be_revoked() -> None:
     outcome = family.given(*rotated(2)).when(RevokeFamily(reason="consent_withdrawn"))
-    outcome.then(TokenFamilyRevoked(reason="consent_withdrawn")).and_state_is(Revoked)
+    # Nothing it revokes outlives the family's latest access token.
+    outcome.then(
+        TokenFamilyRevoked(reason="consent_withdrawn", expires_at=access(2).expires_at)
+    ).and_state_is(Revoked)
     assert isinstance(outcome.state, Revoked)
     assert outcome.state.client_id == "c1"
 
@@ -166,6 +170,15 @@ def test_after_any_number_of_rotations_every_spent_token_is_refused_as_reuse() -
         for spent in range(rotations):
             family.given(*history).when(rotate(digest(spent), rotations + 1)).then(
                 RefreshTokenReuseDetected(presented_digest=digest(spent)),
-                TokenFamilyRevoked(reason="refresh_token_reuse"),
+                TokenFamilyRevoked(
+                    reason="refresh_token_reuse", expires_at=access(rotations).expires_at
+                ),
             )
         assert refresh_refusal(rotate(digest(rotations), rotations + 1), state) is None
+
+
+def test_a_revoked_access_token_says_when_revoking_it_stops_mattering() -> None:
+    outcome = family.given(*rotated(3)).when(RevokeAccessToken(jti=Jti("jti-1")))
+    # The family's latest expiry: never earlier than the revoked token's own.
+    outcome.then(AccessTokenRevoked(jti=Jti("jti-1"), expires_at=access(3).expires_at))
+    outcome.and_state_is(Active)
