@@ -38,8 +38,12 @@ bench: ## event store, relay and latency benchmark (HTTP: make bench-oauth)
 bench-oauth: ## wrk: token issuance and introspection vs a do-nothing Litestar ceiling
 	$(PY) tests/bench/bench_oauth.py
 
-schema: ## regenerate the published events JSON Schema snapshot
+bench-revocations: ## revoke request to downstream refusal (p50/p99), local validation rate
+	$(PY) -m tests.bench.bench_revocations
+
+schema: ## regenerate the published events and revocations JSON Schema snapshots
 	keyledger schema events > tests/fixtures/events.schema.json
+	keyledger schema revocations > tests/fixtures/revocations.schema.json
 
 migrate: ## apply database migrations
 	keyledger migrate
@@ -47,4 +51,4 @@ migrate: ## apply database migrations
 clean: ## remove caches
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build *.egg-info
 
-.PHONY: help install serve test test-external lint fmt typecheck check bench bench-oauth schema migrate clean
+.PHONY: help install serve test test-external lint fmt typecheck check bench bench-oauth bench-revocations schema migrate clean
