@@ -261,8 +261,13 @@ async def revoke_workspace_tokens(
     """Every token issued so far to a workspace's clients stops working (an incident)."""
     _plain(reason, what="a reason")
     workspace_id = _known(workspace_id, "workspace")
-    if not workspace_id:
-        raise Refused("invalid_request", "a workspace id must not be empty")
+    async with authority.pool.acquire() as conn:
+        # Workspaces exist through their clients: a typo must not log a revocation of nothing.
+        known = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM clients WHERE workspace_id = $1)", workspace_id
+        )
+    if not known:
+        raise Refused("not_found", f"no client belongs to workspace {workspace_id!r}")
     await revocation.revoke_workspace_tokens(authority, workspace_id, reason, metadata)
     return workspace_id
 

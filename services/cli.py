@@ -31,7 +31,7 @@ from services.authority import open_authority
 from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
 from services.servers import Servers, prepare_database, prepare_stream, start_servers
-from services.watch import watch_revocations
+from services.watch import WatchError, watch_revocations
 from services.worker import run_worker
 
 __all__ = ["main"]
@@ -235,15 +235,22 @@ def cmd_watch_revocations(args: argparse.Namespace) -> int:
     # Beside `keyledger serve` on the same data dir: its embedded NATS, never a second one.
     url = settings.nats_url or running_nats_url(Path(settings.data_dir).expanduser() / "nats")
     if url is None:
-        print("keyledger: no NATS to watch: set KEYLEDGER_NATS_URL or run keyledger serve")
+        print(
+            "keyledger: no NATS to watch: set KEYLEDGER_NATS_URL or run keyledger serve",
+            file=sys.stderr,
+        )
         return 1
     since = None if args.since is None else timedelta(seconds=args.since)
     watching = watch_revocations(
         url, stream=settings.nats_stream, prefix=settings.subject_prefix, out=sys.stdout,
         as_json=args.json, since=since,
     )  # fmt: skip
-    with contextlib.suppress(KeyboardInterrupt):
-        _run(watching)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            _run(watching)
+    except WatchError as error:
+        print(f"keyledger: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Final, TextIO
 
 import msgspec
 import nats
 import nats.errors
+import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
@@ -32,9 +34,16 @@ from schemas.revocations import (
     kind_of,
 )
 
-__all__ = ["describe", "watch_revocations"]
+__all__ = ["WatchError", "describe", "watch_revocations"]
 
 _STAMP: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
+_CONNECT_TIMEOUT_S: Final = 5.0
+
+log = logging.getLogger(__name__)
+
+
+class WatchError(Exception):
+    """NATS or the stream cannot be reached; the message says which, in one line."""
 
 
 def describe(revocation: Revocation) -> str:
@@ -72,7 +81,16 @@ async def watch_revocations(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Print revocations until `stop` is set (or the task is cancelled)."""
-    nc = await nats.connect(nats_url, name="keyledger-watch", max_reconnect_attempts=-1)
+    try:
+        # Reconnect forever once connected, but do not wait forever for a first connection.
+        async with asyncio.timeout(_CONNECT_TIMEOUT_S):
+            nc = await nats.connect(
+                nats_url, name="keyledger-watch", max_reconnect_attempts=-1,
+                error_cb=_quietly, reconnected_cb=_reconnected,
+            )  # fmt: skip
+    except (OSError, TimeoutError, nats.errors.Error) as error:
+        why = str(error) or f"no connection in {_CONNECT_TIMEOUT_S:g} s"
+        raise WatchError(f"cannot reach NATS at {nats_url}: {why}") from None
 
     async def show(msg: Msg) -> None:
         try:
@@ -89,14 +107,26 @@ async def watch_revocations(
             deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=datetime.now(UTC) - since
         )
     try:
-        await nc.jetstream().subscribe(
-            revocations_wildcard(prefix), stream=stream, cb=show, ordered_consumer=True,
-            config=config,
-        )  # fmt: skip
+        try:
+            await nc.jetstream().subscribe(
+                revocations_wildcard(prefix), stream=stream, cb=show, ordered_consumer=True,
+                config=config,
+            )  # fmt: skip
+        except nats.js.errors.NotFoundError:
+            raise WatchError(f"no stream {stream} on NATS: has keyledger served yet?") from None
         await (stop or asyncio.Event()).wait()
     finally:
         with contextlib.suppress(nats.errors.Error):
             await nc.drain()
+
+
+async def _quietly(error: Exception) -> None:
+    # nats-py prints a traceback per failed reconnection by default; one line is enough.
+    log.warning("nats: %s", error or type(error).__name__)
+
+
+async def _reconnected() -> None:
+    log.warning("nats: reconnected")
 
 
 def _stamp(at: datetime) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar.testing import AsyncTestClient
 
 from infra.config import Settings
 from infra.resource_server.access_tokens import (
@@ -32,6 +33,7 @@ from schemas.envelope import Metadata
 from services import tokens
 from services.authority import Authority
 from services.users import create_user
+from tests.downstream.service import create_app
 from tests.e2e.authorize_flow import (
     REDIRECT,
     Browsers,
@@ -324,3 +326,45 @@ async def test_a_client_suspended_with_10000_live_tokens_is_one_event_and_all_ar
     # One event for 10,000 tokens, and one revocation naming it.
     assert [row["event_type"] for row in about_client] == ["client_suspended"]
     assert helper.revocations.holds(about_client[0]["event_id"])
+
+
+async def test_the_guard_answers_in_rfc_6750_terms(
+    settings: Settings, live_server: str, make_client: Any, authority: Authority
+) -> None:
+    assert settings.nats_url is not None
+    readers = await authority.clients.get((await make_client(scopes=("read",))).client_id)
+    writers = await authority.clients.get((await make_client(scopes=("write",))).client_id)
+    assert readers is not None and writers is not None
+    minted = [
+        await tokens.issue(
+            authority, tokens.Grant(client=record, grant_type="client_credentials", scopes=scopes),
+            Metadata(actor="client"),
+        )
+        for record, scopes in ((readers, ("read",)), (writers, ("write",)))
+    ]  # fmt: skip
+    app = create_app(
+        ResourceServerSettings(
+            issuer=authority.issuer, jwks_url=f"{live_server}/.well-known/jwks.json",
+            nats_url=settings.nats_url, nats_stream=settings.nats_stream,
+            subject_prefix=settings.subject_prefix, consumer=f"guard-{uuid.uuid4().hex[:8]}",
+        )
+    )  # fmt: skip
+    async with AsyncTestClient(app=app) as downstream:
+        assert (await downstream.get("/healthz")).json()["ready"] is True
+        anonymous = await downstream.get("/invoices")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+        forged = await downstream.get(
+            "/invoices", headers={"Authorization": f"Bearer {minted[0].access_token[:-4]}AAAA"}
+        )
+        assert (forged.status_code, forged.json()["error"]) == (401, "invalid_token")
+        wrong_scope = await downstream.get(
+            "/invoices", headers={"Authorization": f"Bearer {minted[1].access_token}"}
+        )
+        assert wrong_scope.status_code == 403
+        assert 'error="insufficient_scope", scope="read"' in wrong_scope.headers["www-authenticate"]
+        allowed = await downstream.get(
+            "/invoices", headers={"Authorization": f"Bearer {minted[0].access_token}"}
+        )
+        assert allowed.status_code == 200
+        assert allowed.json()["user"] is None  # a client acting as itself
