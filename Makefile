@@ -41,6 +41,9 @@ bench-oauth: ## wrk: token issuance and introspection vs a do-nothing Litestar c
 bench-revocations: ## revoke request to downstream refusal (p50/p99), local validation rate
 	$(PY) -m tests.bench.bench_revocations
 
+bench-audit: ## audit trail at 1M events: rebuild, trail and point-in-time queries, export, lag
+	$(PY) -m tests.bench.bench_audit
+
 schema: ## regenerate the published events and revocations JSON Schema snapshots
 	keyledger schema events > tests/fixtures/events.schema.json
 	keyledger schema revocations > tests/fixtures/revocations.schema.json
