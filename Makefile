@@ -54,4 +54,4 @@ migrate: ## apply database migrations
 clean: ## remove caches
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build *.egg-info
 
-.PHONY: help install serve test test-external lint fmt typecheck check bench bench-oauth bench-revocations schema migrate clean
+.PHONY: help install serve test test-external lint fmt typecheck check bench bench-oauth bench-revocations bench-audit schema migrate clean
