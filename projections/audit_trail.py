@@ -221,4 +221,5 @@ PROJECTION: Final = Projection(
     ddl=load_ddl(NAME),
     statements=statements,
     bulk={_INSERT: _INSERT_MANY},
+    indexes=load_ddl(f"{NAME}.indexes"),
 )

@@ -36,24 +36,8 @@ CREATE TABLE IF NOT EXISTS audit_trail (
     correlation_id  text,
     hash            bytea       NOT NULL
 );
-
--- Newest first, per user, client or workspace (the audit API's filters and pages).
+-- With the table, even while a rebuild replays: each batch continues from max(seq).
 CREATE UNIQUE INDEX IF NOT EXISTS audit_trail_seq_key ON audit_trail (seq);
-CREATE INDEX IF NOT EXISTS audit_trail_user_seq_idx ON audit_trail (subject_user, seq);
-CREATE INDEX IF NOT EXISTS audit_trail_client_seq_idx ON audit_trail (client_id, seq);
-CREATE INDEX IF NOT EXISTS audit_trail_workspace_seq_idx ON audit_trail (workspace_id, seq);
--- Time windows (`from`/`to`): rows arrive roughly in time order, so a BRIN index is tiny.
-CREATE INDEX IF NOT EXISTS audit_trail_occurred_brin ON audit_trail USING brin (occurred_at);
--- Point-in-time questions start from the streams that issued a user's or a client's tokens
--- within their longest lifetime before the instant, and from their consents.
-CREATE INDEX IF NOT EXISTS audit_trail_user_tokens_idx ON audit_trail (subject_user, occurred_at)
-    WHERE action IN ('access_token_issued', 'refresh_token_issued');
-CREATE INDEX IF NOT EXISTS audit_trail_client_tokens_idx ON audit_trail (client_id, occurred_at)
-    WHERE action IN ('access_token_issued', 'refresh_token_issued');
-CREATE INDEX IF NOT EXISTS audit_trail_user_consents_idx ON audit_trail (subject_user)
-    WHERE action = 'consent_granted';
-CREATE INDEX IF NOT EXISTS audit_trail_client_consents_idx ON audit_trail (client_id)
-    WHERE action = 'consent_granted';
 
 -- Rows are never updated or truncated. They are deleted only through audit_trail_prune(),
 -- which names its cutoff for its own transaction; the trigger holds every deleted row to it.

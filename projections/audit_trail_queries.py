@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final, TypeAlias
 
 import asyncpg
@@ -116,7 +116,11 @@ async def grant_streams(
     sql, key = (_GRANT_STREAMS_BY_USER, user) if user is not None else (
         _GRANT_STREAMS_BY_CLIENT, client
     )  # fmt: skip
-    rows = await conn.fetch(sql, key, at, at - lifetime)
+    try:
+        since = at - lifetime
+    except OverflowError:  # an instant within a lifetime of year 1
+        since = datetime.min.replace(tzinfo=UTC)
+    rows = await conn.fetch(sql, key, at, since)
     return [row["stream_id"] for row in rows]
 
 

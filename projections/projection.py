@@ -33,6 +33,9 @@ class Projection:
     inline: bool = False
     # Row statement -> the same write for many rows from arrays (`unnest`), for batches.
     bulk: Mapping[str, str] = field(default_factory=dict)
+    # CREATE INDEX statements, idempotent. A rebuild runs them after its replay: building an
+    # index once over the rows is several times cheaper than maintaining it row by row.
+    indexes: str = ""
 
     @property
     def drop_sql(self) -> str:

@@ -13,7 +13,7 @@ import csv
 import io
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import asyncpg
@@ -99,10 +99,20 @@ def _seq_of(cursor: str) -> int:
     raise Refused("invalid_request", "cursor is not one this API returned")
 
 
+def _utc(value: datetime, name: str) -> datetime:
+    """The instant in UTC; one whose offset takes it out of years 1 to 9999 is refused."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise Refused("invalid_request", f"{name} is out of range") from None
+
+
 def _row_filter(caller: Auditor, query: TimelineQuery, user: str | None) -> RowFilter:
     if query.action is not None and query.action not in _ACTIONS:
         raise Refused("invalid_request", f"unknown action {query.action!r}")
-    if query.from_ is not None and query.to is not None and query.from_ >= query.to:
+    since = None if query.from_ is None else _utc(query.from_, "from")
+    until = None if query.to is None else _utc(query.to, "to")
+    if since is not None and until is not None and since >= until:
         raise Refused("invalid_request", "from must be before to")
     return RowFilter(
         user=user,
@@ -111,8 +121,8 @@ def _row_filter(caller: Auditor, query: TimelineQuery, user: str | None) -> RowF
         action=query.action,
         outcome=query.outcome,
         ip=query.ip,
-        since=query.from_,
-        until=query.to,
+        since=since,
+        until=until,
         before_seq=None if query.cursor is None else _seq_of(query.cursor),
     )
 
@@ -271,7 +281,7 @@ async def point_in_time(authority: Authority, caller: Auditor, query: PointInTim
     """
     if (query.user is None) == (query.client is None):
         raise Refused("invalid_request", "give exactly one of user and client")
-    at = query.at
+    at = _utc(query.at, "at")
     async with (
         authority.pool.acquire() as conn,
         conn.transaction(readonly=True, isolation="repeatable_read"),

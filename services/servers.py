@@ -62,6 +62,8 @@ async def prepare_database(database_url: str) -> list[str]:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATIONS_LOCK)
             for projection in ALL:
                 await conn.execute(projection.ddl)
+                if projection.indexes:
+                    await conn.execute(projection.indexes)
         return applied
     finally:
         await conn.close()
