@@ -8,6 +8,7 @@ skips or repeats one (a late commit can give it a lower global_position).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, TypeAlias
@@ -15,7 +16,16 @@ from typing import Final, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-__all__ = ["COLUMNS", "RowFilter", "count", "export_rows", "grant_streams", "page", "prune"]
+__all__ = [
+    "COLUMNS",
+    "RowFilter",
+    "count",
+    "export_rows",
+    "grant_streams",
+    "page",
+    "prune",
+    "snapshot",
+]
 
 # Projections sit beside infra, not on it: the same alias as infra.postgres.Connection.
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
@@ -25,6 +35,19 @@ COLUMNS: Final = """global_position, event_id, occurred_at, stream_id, action, o
     request_id, correlation_id, hash"""
 # Rows fetched per round trip while an export streams.
 _PREFETCH: Final = 1000
+
+
+@asynccontextmanager
+async def snapshot(conn: Connection) -> AsyncIterator[None]:
+    """A read-only snapshot whose queries are planned for their own values.
+
+    Filters differ wildly in selectivity (one user or a whole workspace, a rare action or a
+    common one): the generic plan a prepared statement switches to after five runs can be a
+    hundred times slower than the plan for the values at hand.
+    """
+    async with conn.transaction(readonly=True, isolation="repeatable_read"):
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +109,7 @@ async def count(conn: Connection, rows: RowFilter) -> int:
 async def export_rows(conn: Connection, rows: RowFilter) -> AsyncIterator[asyncpg.Record]:
     """Every matching row in the order recorded, through a server-side cursor.
 
-    The caller holds `conn` in a transaction (REPEATABLE READ to match a prior `count`).
+    The caller holds `conn` in a `snapshot` (to match a prior `count`).
     """
     where, args = rows.where()
     sql = f"SELECT {COLUMNS} FROM audit_trail WHERE {where} ORDER BY seq"

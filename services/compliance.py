@@ -22,7 +22,14 @@ import msgspec
 from domain.holdings import Logged, holdings_at
 from infra.postgres.event_store import NEW_STREAM, StreamAppend
 from infra.postgres.history import read_streams_until
-from projections.audit_trail_queries import RowFilter, count, export_rows, grant_streams, page
+from projections.audit_trail_queries import (
+    RowFilter,
+    count,
+    export_rows,
+    grant_streams,
+    page,
+    snapshot,
+)
 from schemas.envelope import Metadata
 from schemas.events import (
     EVENT_TYPES,
@@ -175,7 +182,7 @@ async def read_page(
     if isinstance(query, EventsQuery):
         user = query.user
     rows = _row_filter(caller, query, user)
-    async with authority.pool.acquire() as conn:
+    async with authority.pool.acquire() as conn, snapshot(conn):
         found, next_seq = await page(conn, rows, query.limit)
     filters = _filters(query)
     if user is not None:
@@ -221,7 +228,7 @@ async def export(
     """
     async with (
         authority.pool.acquire() as conn,
-        conn.transaction(readonly=True, isolation="repeatable_read"),
+        snapshot(conn),
     ):
         total = await count(conn, rows)
         read = AuditTrailRead(
@@ -284,7 +291,7 @@ async def point_in_time(authority: Authority, caller: Auditor, query: PointInTim
     at = _utc(query.at, "at")
     async with (
         authority.pool.acquire() as conn,
-        conn.transaction(readonly=True, isolation="repeatable_read"),
+        snapshot(conn),
     ):
         history: list[Logged] = []
         lifetime = MAX_TOKEN_LIFETIME
