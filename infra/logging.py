@@ -11,7 +11,7 @@ from typing import Any, Final, Literal
 
 import structlog
 
-__all__ = ["REDACTED", "REQUEST_ID", "configure_logging", "redact"]
+__all__ = ["REDACTED", "REQUEST_ID", "configure_logging", "looks_secret", "redact"]
 
 REDACTED: Final = "[redacted]"
 # The current request's id, set once per request (cheaper than binding structlog contextvars).
@@ -33,6 +33,11 @@ _SECRET_VALUE = re.compile(
     r"[^&\s\"']+",
     re.IGNORECASE,
 )
+
+
+def looks_secret(text: str) -> bool:
+    """Whether `text` holds something shaped like a credential (a JWT, a keyledger token)."""
+    return _SECRET_VALUE.search(text) is not None
 
 
 def _scrub(text: str) -> str:

@@ -179,7 +179,7 @@ async def read_page(
 ) -> AuditPage:
     """`GET /audit/events` (user from the query) or a user's timeline (user from the path)."""
     kind: AuditQuery = "events" if isinstance(query, EventsQuery) else "timeline"
-    if isinstance(query, EventsQuery):
+    if isinstance(query, EventsQuery) and user is None:
         user = query.user
     rows = _row_filter(caller, query, user)
     async with authority.pool.acquire() as conn, snapshot(conn):

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request
 
+from infra.logging import looks_secret
 from schemas.http.audit import Text
 from services.refusals import Refused
 
@@ -20,12 +21,20 @@ def _refusal(error: msgspec.ValidationError) -> Refused:
     return Refused("invalid_request", message.replace("Object missing required field", "missing"))
 
 
+def _no_credential(name: str, value: str) -> None:
+    """Filters are recorded in the read's event: a credential pasted by mistake is refused
+    rather than written to the log in clear."""
+    if looks_secret(value):
+        raise Refused("invalid_request", f"{name} looks like a credential; never send one")
+
+
 def read_query(request: Request[Any, Any, Any], into: type[T]) -> T:
     """The query parameters as `into`; a repeated or unknown parameter is refused."""
     values: dict[str, str] = {}
     for name, value in request.query_params.multi_items():
         if name in values:
             raise Refused("invalid_request", f"parameter {name} is repeated")
+        _no_credential(name, value)
         values[name] = value
     try:
         return msgspec.convert(values, into, strict=False)
@@ -39,4 +48,5 @@ def path_text(value: str, name: str) -> str:
         checked: str = msgspec.convert(value, Text)
     except msgspec.ValidationError:
         raise Refused("invalid_request", f"{name} is not a valid identifier") from None
+    _no_credential(name, checked)
     return checked
