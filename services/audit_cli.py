@@ -26,6 +26,7 @@ from services.checkpointer import seal_segment
 from services.commands import utcnow
 from services.export_verifier import ExportFormatError, ExportVerdict, verify_export
 from services.keys import ACCESS_ALG
+from services.retention import add_prune_command
 
 __all__ = ["add_audit_commands"]
 
@@ -252,6 +253,7 @@ def add_audit_commands(
     export.add_argument("--format", choices=("ndjson", "csv"), default="ndjson")
     export.add_argument("--out", help="file to write (default: standard output)")
     export.add_argument("--data-dir", help=data_dir_help)
+    add_prune_command(audit_commands, with_authority)
     offline = add("verify-export", cmd_verify_export, "check an export offline")
     offline.add_argument("file")
     offline.add_argument("--jwks", help="the service's published JWKS (JSON file)")

@@ -255,3 +255,12 @@ async def test_cli_on_a_serving_data_dir_shares_its_key_and_leaves_its_postgres_
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+async def test_audit_prune_needs_a_retention_and_keeps_rows_inside_it(settings: Settings) -> None:
+    unset = await _cli(_env(settings), "audit prune")
+    assert unset.code == 2 and "KEYLEDGER_AUDIT_RETENTION_DAYS is not set" in unset.stderr
+    # Ten years: nothing in the suite's log is that old, so nothing goes.
+    kept = await _cli({**_env(settings), "KEYLEDGER_AUDIT_RETENTION_DAYS": "3650"}, "audit prune")
+    assert kept.code == 0, kept.stderr
+    assert kept.stdout.startswith("pruned 0 audit rows older than ")
