@@ -30,6 +30,7 @@ __all__ = [
     "KeyRing",
     "ensure_keys",
     "load_keys",
+    "published_jwks",
     "revoke_key",
     "rotate_keys",
 ]
@@ -59,6 +60,21 @@ class KeyRing:
     @property
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": self.published}
+
+
+_PUBLISHED: Final = """
+SELECT public_jwk FROM signing_keys
+WHERE revoked_at IS NULL AND (retired_at IS NULL OR retired_at > $1) ORDER BY created_at DESC
+"""
+
+
+async def published_jwks(pool: asyncpg.Pool) -> dict[str, list[dict[str, str]]]:
+    """The JWKS as the database has it now, not as this process last loaded it: a process
+    that has just rotated signs with the new key at once, so every process must publish it
+    from the moment it is committed (a resource server fetches the JWKS on an unknown kid)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(_PUBLISHED, utcnow() - PUBLISH_RETIRED_FOR)
+    return {"keys": [msgspec.json.decode(row["public_jwk"], type=dict[str, str]) for row in rows]}
 
 
 def _context(kid: str) -> str:

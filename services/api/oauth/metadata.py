@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, get
 
 from services.authority import Authority
-from services.keys import ACCESS_ALG, ID_TOKEN_ALG
+from services.keys import ACCESS_ALG, ID_TOKEN_ALG, published_jwks
 
 __all__ = ["jwks", "openid_configuration", "server_metadata"]
 
@@ -74,4 +74,4 @@ async def openid_configuration(request: Request[Any, Any, Any]) -> dict[str, Any
 @get("/.well-known/jwks.json")
 async def jwks(request: Request[Any, Any, Any]) -> dict[str, list[dict[str, str]]]:
     authority: Authority = request.app.state.authority
-    return authority.keys.jwks
+    return await published_jwks(authority.pool)
