@@ -73,9 +73,19 @@ FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
 
 def resource_of(event: Event) -> str | None:
     """What the action was about, in a form an investigator can search for."""
+    # Token events dominate the log and a match tries its cases in order: they come first.
     match event:
         case AccessTokenIssued(jti=jti) | AccessTokenRevoked(jti=jti):
             return f"token:{jti}"
+        case (
+            RefreshTokenIssued()
+            | RefreshTokenRotated()
+            | RefreshTokenReuseDetected()
+            | TokenFamilyRevoked()
+            | LoginSucceeded()
+            | LoginRefused()
+        ):
+            return None
         case (
             ClientRegistered(client_id=client_id)
             | ClientSuspended(client_id=client_id)
@@ -115,15 +125,6 @@ def resource_of(event: Event) -> str | None:
             return f"audit:{query}"
         case AuditTrailPruned():
             return "audit:prune"
-        case (
-            RefreshTokenIssued()
-            | RefreshTokenRotated()
-            | RefreshTokenReuseDetected()
-            | TokenFamilyRevoked()
-            | LoginSucceeded()
-            | LoginRefused()
-        ):
-            return None
         case _:
             assert_never(event)
 
