@@ -14,13 +14,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeAlias
 
 import msgspec
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
-    encode_dss_signature,
 )
+
+from infra.resource_server.jws import same_typ, signature_valid
 
 __all__ = ["Algorithm", "SigningKey", "VerifyingKeys", "hash_claim", "signed_payload"]
 
@@ -148,10 +148,10 @@ class VerifyingKeys:
             # `crit` names extensions we would have to understand (RFC 7515 §4.1.11): we know none.
             if found is None or header.alg != found[0] or header.crit is not None:
                 return None
-            if typ is not None and not _same_typ(header.typ, typ):
+            if typ is not None and not same_typ(header.typ, typ):
                 return None
             signing_input = token[: match.end(2)].encode("ascii")
-            if not _signature_valid(found[1], signing_input, _b64decode(match[3])):
+            if not signature_valid(found[1], signing_input, _b64decode(match[3])):
                 return None
             claims: dict[str, object] = _claims_decoder.decode(_b64decode(match[2]))
         except (msgspec.MsgspecError, binascii.Error, ValueError):
@@ -174,30 +174,6 @@ def signed_payload(token: str) -> bytes | None:
         return _b64decode(match[2])
     except (binascii.Error, ValueError):
         return None
-
-
-def _signature_valid(public_key: PublicKey, signing_input: bytes, signature: bytes) -> bool:
-    try:
-        if isinstance(public_key, ec.EllipticCurvePublicKey):
-            if len(signature) != 2 * _P256_BYTES:
-                return False
-            r = int.from_bytes(signature[:_P256_BYTES], "big")
-            s = int.from_bytes(signature[_P256_BYTES:], "big")
-            public_key.verify(encode_dss_signature(r, s), signing_input, _ECDSA)
-        else:
-            public_key.verify(signature, signing_input, _PKCS1, _SHA256)
-    except InvalidSignature:
-        return False
-    return True
-
-
-def _same_typ(actual: str | None, expected: str) -> bool:
-    # RFC 7515 §4.1.9: "application/" may be omitted, and media types compare case-insensitively.
-    if actual is None:
-        return False
-    return actual.lower().removeprefix("application/") == expected.lower().removeprefix(
-        "application/"
-    )
 
 
 def _check_key(alg: str, public_key: PublicKey, kid: str = "") -> None:

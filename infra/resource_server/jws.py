@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-__all__ = ["KeySet", "Verified"]
+__all__ = ["KeySet", "Verified", "same_typ", "signature_valid"]
 
 Algorithm = Literal["ES256", "RS256"]
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -128,10 +128,10 @@ class KeySet:
             # `crit` names extensions we would have to understand (RFC 7515 4.1.11): none.
             if found is None or header.alg != found[0] or header.crit is not None:
                 return None
-            if not _same_typ(header.typ, typ):
+            if not same_typ(header.typ, typ):
                 return None
             signing_input = token[: match.end(2)].encode("ascii")
-            if not _signature_valid(found[1], signing_input, _b64decode(match[3])):
+            if not signature_valid(found[1], signing_input, _b64decode(match[3])):
                 return None
             return Verified(header.kid, _b64decode(match[2]))
         except (msgspec.DecodeError, binascii.Error, ValueError):
@@ -165,7 +165,8 @@ def _member(value: str | None) -> bytes:
     return _b64decode(value)
 
 
-def _signature_valid(public_key: PublicKey, signing_input: bytes, signature: bytes) -> bool:
+def signature_valid(public_key: PublicKey, signing_input: bytes, signature: bytes) -> bool:
+    """JWS signature check (RFC 7518 3.3, 3.4); the server's own verifier uses it too."""
     try:
         if isinstance(public_key, ec.EllipticCurvePublicKey):
             if len(signature) != 2 * _P256_BYTES:
@@ -180,7 +181,7 @@ def _signature_valid(public_key: PublicKey, signing_input: bytes, signature: byt
     return True
 
 
-def _same_typ(actual: str | None, expected: str) -> bool:
+def same_typ(actual: str | None, expected: str) -> bool:
     # RFC 7515 4.1.9: "application/" may be omitted; media types compare case-insensitively.
     if actual is None:
         return False
