@@ -71,3 +71,20 @@ def login_form(page: httpx.Response, username: str, password: str) -> dict[str, 
         "username": username,
         "password": password,
     }
+
+
+async def exchange_code(web: httpx.AsyncClient, client_id: str, code: str) -> httpx.Response:
+    """The code at the token endpoint, as the public client that asked for it (PKCE)."""
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": VERIFIER,
+        "client_id": client_id,
+    }
+    return await web.post("/oauth/token", data=form)
+
+
+async def refresh_token(web: httpx.AsyncClient, client_id: str, token: str) -> httpx.Response:
+    form = {"grant_type": "refresh_token", "refresh_token": token, "client_id": client_id}
+    return await web.post("/oauth/token", data=form)

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,28 +104,46 @@ def live_server(settings: Settings) -> Iterator[str]:
         "KEYLEDGER_LOG_LEVEL": "debug",
         "KEYLEDGER_LOG_FORMAT": "json",
     }
-    log = server_log_path(settings).open("ab")
+    command = [sys.executable, "-m", "services.cli", "serve", "--port", str(port), "--workers", "1"]
+
+    def ready() -> bool:
+        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+
+    with running(command, env, server_log_path(settings), ready, "keyledger serve", poll=0.2):
+        yield base
+
+
+@contextlib.contextmanager
+def running(
+    command: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    ready: Callable[[], bool],
+    what: str,
+    *,
+    poll: float = 0.1,
+    timeout: float = 60.0,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A process in its own session, its output in `log_path`, until `ready()` says so;
+    interrupted (then killed if stuck) at the end."""
+    log = log_path.open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        start_new_session=True,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        command, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                if ready():
                     break
-            except httpx.TransportError:
+            except (httpx.TransportError, ValueError):
                 pass
             if process.poll() is not None:
-                raise AssertionError("keyledger serve exited during startup")
-            time.sleep(0.2)
+                raise AssertionError(f"{what} exited during startup")
+            time.sleep(poll)
         else:
-            raise AssertionError("keyledger serve did not become ready")
-        yield base
+            raise AssertionError(f"{what} did not become ready")
+        yield process
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:

@@ -15,13 +15,14 @@ from services.projector import catch_up
 from services.users import create_user
 from tests.e2e.authorize_flow import (
     REDIRECT,
-    VERIFIER,
     Browsers,
     authorize_url,
+    exchange_code,
     hidden,
     login_form,
     login_page,
     redirected,
+    refresh_token,
 )
 
 # (action, outcome, reason) of every row about the user, in log order.
@@ -60,22 +61,6 @@ async def _code(web: httpx.AsyncClient, client_id: str) -> str:
     return redirected(answer)["code"]
 
 
-async def _exchange(web: httpx.AsyncClient, client_id: str, code: str) -> httpx.Response:
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT,
-        "code_verifier": VERIFIER,
-        "client_id": client_id,
-    }
-    return await web.post("/oauth/token", data=form)
-
-
-async def _refresh(web: httpx.AsyncClient, client_id: str, token: str) -> httpx.Response:
-    form = {"grant_type": "refresh_token", "refresh_token": token, "client_id": client_id}
-    return await web.post("/oauth/token", data=form)
-
-
 async def test_a_users_story_gives_exactly_the_expected_audit_rows_in_order(
     browsers: Browsers, make_client: Any, authority: Authority, pool: asyncpg.Pool
 ) -> None:
@@ -102,15 +87,15 @@ async def test_a_users_story_gives_exactly_the_expected_audit_rows_in_order(
         "decision": "approve",
     }
     first_code = redirected(await web.post("/oauth/authorize/consent", data=approve))["code"]
-    first = (await _exchange(web, client.client_id, first_code)).json()
-    refreshed = await _refresh(web, client.client_id, first["refresh_token"])
+    first = (await exchange_code(web, client.client_id, first_code)).json()
+    refreshed = await refresh_token(web, client.client_id, first["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
-    reused = await _refresh(web, client.client_id, first["refresh_token"])
+    reused = await refresh_token(web, client.client_id, first["refresh_token"])
     assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
-    replayed = await _exchange(web, client.client_id, first_code)
+    replayed = await exchange_code(web, client.client_id, first_code)
     assert (replayed.status_code, replayed.json()["error"]) == (400, "invalid_grant")
 
-    second = (await _exchange(web, client.client_id, await _code(web, client.client_id))).json()
+    second = (await exchange_code(web, client.client_id, await _code(web, client.client_id))).json()
     revoked = await web.post(
         "/oauth/revoke", data={"token": second["access_token"], "client_id": client.client_id}
     )

@@ -24,12 +24,12 @@ from services.users import create_user
 from tests.e2e.authorize_flow import (
     Browsers,
     code_client,
+    exchange_code,
     hidden,
     login_form,
     login_page,
     redirected,
 )
-from tests.e2e.test_audit_scenario import _exchange
 
 PASSWORD = "correct horse battery"
 
@@ -191,7 +191,7 @@ async def test_a_code_issued_before_its_consent_was_withdrawn_buys_no_tokens(
     code = redirected(await web.post("/oauth/authorize/consent", data=approve))["code"]
     withdrawn = await api.delete(f"/manage/users/{username}/consents/{client_id}", headers=admin)
     assert withdrawn.status_code == 204, withdrawn.text
-    exchanged = await _exchange(web, client_id, code)
+    exchanged = await exchange_code(web, client_id, code)
     assert exchanged.status_code == 400, exchanged.text
     assert exchanged.json()["error_code"] == "invalid_code"
 

@@ -10,8 +10,6 @@ import asyncio
 import base64
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -37,13 +35,14 @@ from tests.downstream.service import create_app
 from tests.e2e.authorize_flow import (
     REDIRECT,
     Browsers,
+    exchange_code,
     hidden,
     login_form,
     login_page,
     redirected,
+    refresh_token,
 )
-from tests.e2e.conftest import Client, free_port
-from tests.e2e.test_audit_scenario import _exchange, _refresh
+from tests.e2e.conftest import Client, free_port, running
 
 READY_S = 60.0
 
@@ -69,33 +68,14 @@ def downstream(settings: Settings, live_server: str) -> Iterator[str]:
         "KEYLEDGER_SUBJECT_PREFIX": settings.subject_prefix,
         "DOWNSTREAM_CONSUMER": f"billing-{uuid.uuid4().hex[:8]}",
     }
-    log = (Path(settings.data_dir) / "downstream.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.downstream.service", "--port", str(port)],
-        env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + READY_S
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).json()["ready"]:
-                    break
-            except (httpx.TransportError, ValueError):
-                pass
-            if process.poll() is not None:
-                raise AssertionError("the downstream service exited during startup")
-            time.sleep(0.1)
-        else:
-            raise AssertionError("the downstream service did not become ready")
+    command = [sys.executable, "-m", "tests.downstream.service", "--port", str(port)]
+
+    def ready() -> bool:
+        return bool(httpx.get(f"{base}/healthz", timeout=2).json()["ready"])
+
+    log = Path(settings.data_dir) / "downstream.log"
+    with running(command, env, log, ready, "the downstream service", timeout=READY_S):
         yield base
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 @pytest.fixture
@@ -230,7 +210,7 @@ async def test_a_user_disconnecting_a_client_ends_its_tokens_downstream_and_its_
         "decision": "approve",
     }
     code = redirected(await web.post("/oauth/authorize/consent", data=approve))["code"]
-    issued = (await _exchange(web, client.client_id, code)).json()
+    issued = (await exchange_code(web, client.client_id, code)).json()
     access, bearer = issued["access_token"], {"Authorization": f"Bearer {issued['access_token']}"}
     assert claims_of(access)["sub"] == user_id
     # The in-process app's tokens name its own issuer: the helper here is set up for it.
@@ -249,7 +229,7 @@ async def test_a_user_disconnecting_a_client_ends_its_tokens_downstream_and_its_
     # The token used went with the consent, and so did its refresh token.
     again = await web.delete(f"/oauth/consents/{client.client_id}", headers=bearer)
     assert again.status_code == 401
-    refreshed = await _refresh(web, client.client_id, issued["refresh_token"])
+    refreshed = await refresh_token(web, client.client_id, issued["refresh_token"])
     assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
 
 
