@@ -17,7 +17,7 @@ import msgspec
 import structlog
 
 from infra.postgres import Connection, checkpoints
-from infra.postgres.event_store import START, Checkpoint, read_after, run_statements
+from infra.postgres.event_store import START, Checkpoint, read_after_follower, run_statements
 from infra.postgres.notify import Wakeup, wait
 from projections import Projection
 
@@ -37,8 +37,7 @@ async def step(pool: asyncpg.Pool, projection: Projection, batch_size: int) -> i
     """Apply the next batch of events to one projection; returns how many were read."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(projection.name))
-        checkpoint = await checkpoints.load(conn, projection.name)
-        events = await read_after(conn, checkpoint, batch_size)
+        events = await read_after_follower(conn, projection.name, batch_size)
         if not events:
             return 0
         await run_statements(
