@@ -9,11 +9,26 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from domain.decider import Decider, fold
-from infra.postgres.event_store import ConcurrencyError, EventStore, StreamHead
+from infra.postgres.batching import GroupCommit
+from infra.postgres.event_store import (
+    NEW_STREAM,
+    ConcurrencyError,
+    EventStore,
+    StreamAppend,
+    StreamHead,
+)
 from schemas.envelope import Metadata, NewEvent
 from schemas.events import Event
 
-__all__ = ["ATTEMPTS", "execute", "load", "new_events", "random_id", "utcnow"]
+__all__ = [
+    "ATTEMPTS",
+    "append_to_new_stream",
+    "execute",
+    "load",
+    "new_events",
+    "random_id",
+    "utcnow",
+]
 
 C = TypeVar("C")
 E = TypeVar("E", bound=Event)
@@ -37,6 +52,20 @@ def new_events(events: Sequence[Event], metadata: Metadata, now: datetime) -> li
         NewEvent(event=event, event_id=uuid.uuid4(), occurred_at=now, metadata=metadata)
         for event in events
     ]
+
+
+async def append_to_new_stream(
+    group: GroupCommit,
+    stream_type: str,
+    events: Sequence[Event],
+    metadata: Metadata,
+    now: datetime | None = None,
+) -> None:
+    """Append to a fresh `<stream_type>-<random id>` stream. A new stream cannot conflict, so
+    the append joins the group commit with whatever else is being appended."""
+    stream = f"{stream_type}-{random_id()}"
+    appended = new_events(events, metadata, now or utcnow())
+    await group.append([StreamAppend(stream, NEW_STREAM, appended)])
 
 
 async def load(

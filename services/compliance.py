@@ -20,7 +20,6 @@ import asyncpg
 import msgspec
 
 from domain.holdings import Logged, holdings_at
-from infra.postgres.event_store import NEW_STREAM, StreamAppend
 from infra.postgres.history import read_streams_until
 from projections.audit_trail_queries import (
     RowFilter,
@@ -51,7 +50,7 @@ from schemas.http.audit import (
 )
 from services.authority import Authority
 from services.authorization import consent_stream
-from services.commands import new_events, random_id, utcnow
+from services.commands import append_to_new_stream
 from services.refusals import Refused
 
 __all__ = [
@@ -144,11 +143,7 @@ async def _record(authority: Authority, caller: Auditor, read: AuditTrailRead) -
     metadata = msgspec.structs.replace(
         caller.metadata, subject_user=read.subject_user, workspace_id=caller.workspace_id
     )
-    stream = f"audit-{random_id()}"
-    # A fresh stream cannot conflict: the append joins the group commit.
-    await authority.group.append(
-        [StreamAppend(stream, NEW_STREAM, new_events([read], metadata, utcnow()))]
-    )
+    await append_to_new_stream(authority.group, "audit", [read], metadata)
 
 
 def _audit_row(record: asyncpg.Record) -> AuditRow:

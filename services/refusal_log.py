@@ -11,12 +11,11 @@ from typing import Final
 
 import msgspec
 
-from infra.postgres.event_store import NEW_STREAM, StreamAppend
 from schemas.envelope import Metadata
 from schemas.events import TokenRequestRefused
 from schemas.events.refusal import OAuthEndpoint
 from services.authority import Authority
-from services.commands import new_events, random_id, utcnow
+from services.commands import append_to_new_stream
 from services.refusals import Reason, Refused
 
 __all__ = ["AUDITED_REFUSALS", "record_refusal"]
@@ -51,7 +50,4 @@ async def record_refusal(
     metadata = msgspec.structs.replace(
         metadata, client_id=claimed, actor_id=claimed, subject_user=refused.subject
     )
-    stream = f"refusal-{random_id()}"
-    await authority.group.append(
-        [StreamAppend(stream, NEW_STREAM, new_events([event], metadata, utcnow()))]
-    )
+    await append_to_new_stream(authority.group, "refusal", [event], metadata)

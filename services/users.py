@@ -17,11 +17,11 @@ from domain.policies import lockout, totp
 from infra.crypto.passwords import hash_password, verify_against_dummy, verify_password
 from infra.crypto.sealing import Sealer
 from infra.postgres.batching import GroupCommit
-from infra.postgres.event_store import NEW_STREAM, EventStore, StreamAppend
+from infra.postgres.event_store import EventStore
 from schemas.envelope import Metadata
 from schemas.events import LoginRefused, LoginSucceeded, PasswordHash, Sealed, UserRegistered
 from schemas.events.login import LoginEvent, LoginMethod
-from services.commands import execute, new_events, utcnow
+from services.commands import append_to_new_stream, execute, utcnow
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -246,8 +246,7 @@ async def sign_in(
         request_id=metadata.request_id,
         correlation_id=metadata.correlation_id,
     )
-    stream = f"login-{uuid.uuid4().hex}"
-    await group.append([StreamAppend(stream, NEW_STREAM, new_events([event], meta, now))])
+    await append_to_new_stream(group, "login", [event], meta, now)
     retry_after = None
     if isinstance(event, LoginRefused) and event.reason == "too_many_attempts" and locked:
         retry_after = max(1, int((locked - now).total_seconds()) + 1)
