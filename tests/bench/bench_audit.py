@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import random
 import sys
 import tempfile
@@ -50,6 +49,7 @@ from services.authority import Authority, open_authority
 from services.projector import Projector, catch_up, projection_status, rebuild
 from tests.bench import audit_history
 from tests.bench.databases import bench_database
+from tests.bench.stats import percentile
 from tests.factories import access_token_issued, token_stream
 
 TARGETS: Final = {
@@ -68,10 +68,6 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _percentile(ordered: Sequence[float], fraction: float) -> float:
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)] if ordered else 0.0
-
-
 @dataclass(frozen=True)
 class Timings:
     count: int
@@ -87,7 +83,7 @@ async def _timed(calls: Sequence[Callable[[], Awaitable[object]]]) -> Timings:
         await call()
         millis.append((time.perf_counter() - start) * 1000)
     millis.sort()
-    return Timings(len(millis), _percentile(millis, 0.5), _percentile(millis, 0.99), millis[-1])
+    return Timings(len(millis), percentile(millis, 0.5), percentile(millis, 0.99), millis[-1])
 
 
 @dataclass(frozen=True)
@@ -178,7 +174,7 @@ async def measure_lag(url: str, pool: asyncpg.Pool) -> tuple[float, float]:
         await notifier.close()
         await wakeup.close()
     ordered = sorted(lags)
-    return ordered[-1], _percentile(ordered, 0.99)
+    return ordered[-1], percentile(ordered, 0.99)
 
 
 async def run(args: argparse.Namespace) -> Report:

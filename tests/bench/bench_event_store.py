@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import os
 import tempfile
 import time
@@ -60,6 +59,7 @@ from schemas.events import encode_event, event_type_of
 from schemas.messages import EventMessage, events_wildcard
 from services.relay import Relay
 from tests.bench.databases import bench_database
+from tests.bench.stats import percentile
 from tests.factories import access_token_issued, token_stream
 
 T = TypeVar("T")
@@ -374,13 +374,6 @@ async def _until(condition: Callable[[], bool], timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
-def _percentile(ordered: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of sorted values (0 for none)."""
-    if not ordered:
-        return 0.0
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
 def _latency(committed: dict[UUID, float], arrived: dict[UUID, float], seconds: float) -> Latency:
     millis = sorted(
         (arrived[event_id] - at) * 1000 for event_id, at in committed.items() if event_id in arrived
@@ -389,9 +382,9 @@ def _latency(committed: dict[UUID, float], arrived: dict[UUID, float], seconds: 
         sent=len(committed),
         received=len(millis),
         offered_rate=len(committed) / seconds,
-        p50_ms=_percentile(millis, 0.50),
-        p99_ms=_percentile(millis, 0.99),
-        max_ms=_percentile(millis, 1.0),
+        p50_ms=percentile(millis, 0.50),
+        p99_ms=percentile(millis, 0.99),
+        max_ms=percentile(millis, 1.0),
     )
 
 
