@@ -307,3 +307,18 @@ async def test_password_grant_refuses_an_expired_password_and_a_disabled_user(
         auth=client.basic,
     )
     assert (disabled.status_code, disabled.json()["error_code"]) == (401, "invalid_credentials")
+
+
+async def test_userinfo_refuses_a_missing_token_and_a_token_without_a_user(
+    api: Any, make_client: Any
+) -> None:
+    missing = await api.get("/oauth/userinfo")
+    assert (missing.status_code, missing.json()["error"]) == (401, "invalid_token")
+    client = await make_client(scopes=("openid", "read"))
+    issued = await api.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "scope": "openid"},
+        auth=client.basic,
+    )  # fmt: skip
+    headers = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    no_user = await api.get("/oauth/userinfo", headers=headers)
+    assert (no_user.status_code, no_user.json()["error"]) == (401, "invalid_token")

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from litestar import Request
 
+from services.api.bearer import live_access_token
 from services.api.oauth.endpoint import request_metadata
 from services.authority import Authority
 from services.compliance import Auditor
@@ -24,14 +25,7 @@ AUDIT_SCOPE: Final = "audit:read"
 async def audit_caller(request: Request[Any, Any, Any]) -> Auditor:
     """The `auditor` dependency of every audit route (RFC 6750 section 3.1 errors)."""
     authority: Authority = request.app.state.authority
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() != "bearer " or not header[7:].strip():
-        raise Refused("invalid_token", "a bearer access token is required")
-    record = await authority.tokens.find(header[7:].strip())
-    if record is None or record.kind != "access":
-        raise Refused("invalid_token", "the access token is not active")
-    if AUDIT_SCOPE not in record.scopes:
-        raise Refused("insufficient_scope", f"the {AUDIT_SCOPE} scope is required")
+    record = await live_access_token(request, scope=AUDIT_SCOPE)
     client = await authority.clients.cached(record.client_id)
     if client is None:
         raise Refused("invalid_token", "the access token is not active")

@@ -12,9 +12,8 @@ from typing import Any, Final
 from litestar import Request
 
 from schemas.envelope import Metadata
+from services.api.bearer import live_access_token
 from services.api.oauth.endpoint import request_metadata
-from services.authority import Authority
-from services.refusals import Refused
 
 __all__ = ["ADMIN_SCOPE", "Admin", "admin_caller"]
 
@@ -31,15 +30,7 @@ class Admin:
 
 async def admin_caller(request: Request[Any, Any, Any]) -> Admin:
     """The `admin` dependency of every management route (RFC 6750 section 3.1 errors)."""
-    authority: Authority = request.app.state.authority
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() != "bearer " or not header[7:].strip():
-        raise Refused("invalid_token", "a bearer access token is required")
-    record = await authority.tokens.find(header[7:].strip())
-    if record is None or record.kind != "access":
-        raise Refused("invalid_token", "the access token is not active")
-    if ADMIN_SCOPE not in record.scopes:
-        raise Refused("insufficient_scope", f"the {ADMIN_SCOPE} scope is required")
+    record = await live_access_token(request, scope=ADMIN_SCOPE)
     return Admin(
         client_id=record.client_id,
         metadata=request_metadata(request, record.client_id, actor="admin"),

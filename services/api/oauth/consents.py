@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, delete
 from litestar.params import FromPath
 
+from services.api.bearer import live_access_token
 from services.api.oauth.endpoint import request_metadata
 from services.authority import Authority
 from services.authorization import withdraw_consent as withdraw
@@ -26,12 +27,9 @@ __all__ = ["withdraw_consent"]
 @delete("/oauth/consents/{client_id:str}", status_code=204)
 async def withdraw_consent(request: Request[Any, Any, Any], client_id: FromPath[str]) -> None:
     authority: Authority = request.app.state.authority
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() != "bearer " or not header[7:].strip():
-        raise Refused("invalid_token", "a bearer access token is required")
-    record = await authority.tokens.find(header[7:].strip())
-    if record is None or record.kind != "access" or record.subject is None:
-        raise Refused("invalid_token", "the access token is not active or acts for no user")
+    record = await live_access_token(request)
+    if record.subject is None:
+        raise Refused("invalid_token", "the access token acts for no user")
     if record.client_id != client_id:
         raise Refused("access_denied", "a token withdraws only its own client's consent")
     user_id = record.subject

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, get, post
 
+from services.api.bearer import live_access_token
 from services.authority import Authority
 from services.refusals import Refused
 
@@ -14,12 +15,9 @@ __all__ = ["userinfo", "userinfo_post"]
 
 async def _claims(request: Request[Any, Any, Any]) -> dict[str, str]:
     authority: Authority = request.app.state.authority
-    header = request.headers.get("authorization", "")
-    if header[:7].lower() != "bearer ":
-        raise Refused("invalid_token", "a bearer access token is required")
-    record = await authority.tokens.find(header[7:].strip())
-    if record is None or record.kind != "access" or record.subject is None:
-        raise Refused("invalid_token", "the access token is not active or has no user")
+    record = await live_access_token(request)
+    if record.subject is None:
+        raise Refused("invalid_token", "the access token has no user")
     if "openid" not in record.scopes:
         raise Refused("insufficient_scope", "the openid scope is required")
     claims = {"sub": record.subject}
