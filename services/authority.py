@@ -11,6 +11,7 @@ from typing import Final
 
 import asyncpg
 
+from domain.revocation import REVOKING
 from infra.config import Settings
 from infra.crypto.digests import SecretHasher
 from infra.crypto.master_key import derive_key, load_master_key
@@ -62,11 +63,13 @@ def open_sealer(settings: Settings) -> Sealer:
 
 
 async def open_authority(
-    settings: Settings, pool: asyncpg.Pool, on_commit: Callable[[], None] | None = None
+    settings: Settings, pool: asyncpg.Pool, on_commit: Callable[[bool], None] | None = None
 ) -> Authority:
     master = _master_key(settings)
     sealer = Sealer({"k1": derive_key(master, "seal:k1")}, current="k1")
-    store = EventStore(pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=on_commit)
+    store = EventStore(
+        pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=on_commit, urgent=REVOKING
+    )
     await ensure_keys(pool, store, sealer)
     return Authority(
         settings=settings,

@@ -182,7 +182,7 @@ async def revoke_key(
             head = await _head(conn, revoked.stream_id)
             appends.append(StreamAppend(revoked.stream_id, head, revoked.events))
         await store.append_all(appends, conn=conn)
-    store.committed()
+    store.committed(urgent=True)
     return kids
 
 

@@ -17,7 +17,13 @@ import msgspec
 import structlog
 
 from infra.postgres import Connection, checkpoints
-from infra.postgres.event_store import START, Checkpoint, read_after_follower, run_statements
+from infra.postgres.event_store import (
+    START,
+    Checkpoint,
+    held_back,
+    read_after_follower,
+    run_statements,
+)
 from infra.postgres.notify import Wakeup, wait
 from projections import Projection
 
@@ -26,6 +32,8 @@ __all__ = ["ProjectionStatus", "Projector", "catch_up", "projection_status", "re
 log = structlog.get_logger(__name__)
 # Async projections tolerate lag: while busy, a batch per 50 ms is plenty.
 _LINGER_S: Final = 0.05
+# First look again when committed events wait behind an older open transaction; doubles.
+_HELD_BACK_S: Final = 0.001
 _RETRY_S = 1.0
 
 
@@ -102,18 +110,29 @@ class Projector:
 
     async def _follow(self, projection: Projection) -> None:
         woken = self._wakeup.subscribe()
+        held_back_s = _HELD_BACK_S
         while True:
             woken.clear()
             try:
                 read = await step(self._pool, projection, self._batch_size)
+                if read == 0 and await self._held_back(projection.name):
+                    # Whatever holds the horizon back commits without a NOTIFY of its own.
+                    await asyncio.sleep(held_back_s)
+                    held_back_s = min(2 * held_back_s, self._poll_interval)
+                    continue
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("projection_error", projection=projection.name, error=str(error))
                 await asyncio.sleep(_RETRY_S)
                 continue
+            held_back_s = _HELD_BACK_S
             if 0 < read < self._batch_size:
                 await asyncio.sleep(_LINGER_S)  # gather more per transaction while busy
             if read < self._batch_size:
                 await wait(woken, self._poll_interval)
+
+    async def _held_back(self, name: str) -> bool:
+        async with self._pool.acquire() as conn:
+            return await held_back(conn, name)
 
 
 class ProjectionStatus(msgspec.Struct, frozen=True):

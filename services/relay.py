@@ -23,7 +23,12 @@ from domain.policies.lifetimes import CLIENT_RECORD_TTL
 from domain.revocation import REVOKING, Lifetimes, client_of, revocation_of
 from infra.nats_bus import BusUnavailable, EventBus
 from infra.postgres import Connection, checkpoints
-from infra.postgres.event_store import Checkpoint, StoredEvent, read_after_follower
+from infra.postgres.event_store import (
+    Checkpoint,
+    StoredEvent,
+    held_back,
+    read_after_follower,
+)
 from infra.postgres.notify import Wakeup, wait
 from schemas.events import ClientRegistered
 from schemas.revocations import Revocation
@@ -38,6 +43,8 @@ _STANDBY_S: Final = 1.0
 _LINGER_PER_EVENT_S: Final = 0.0005
 _MAX_LINGER_S: Final = 0.010
 _RETRY_S: Final = 0.5
+# First look again when committed events wait behind an older open transaction; doubles.
+_HELD_BACK_S: Final = 0.001
 _CLIENT_TTLS: Final = """
 SELECT client_id, registration FROM clients WHERE client_id = ANY($1::text[])
 """
@@ -111,6 +118,7 @@ class Relay:
         log.info("relay_leading")
         self.leading.set()
         aligned = False
+        held_back_s = _HELD_BACK_S
         while not lock_conn.is_closed():
             try:
                 if not aligned:
@@ -123,6 +131,12 @@ class Relay:
                 aligned = False  # NATS may have come back without what it acknowledged
                 await asyncio.sleep(_RETRY_S)
                 continue
+            if published == 0 and await held_back(lock_conn, RELAY_CHECKPOINT):
+                # Whatever holds the horizon back commits without a NOTIFY of its own.
+                await asyncio.sleep(held_back_s)
+                held_back_s = min(2 * held_back_s, self._poll_interval)
+                continue
+            held_back_s = _HELD_BACK_S
             if 0 < published < self._batch_size:
                 # Events are streaming in: let the next batch gather a few milliseconds'
                 # worth, so one read, publish and checkpoint serve many events.

@@ -27,6 +27,7 @@ __all__ = [
     "StoredEvent",
     "StreamAppend",
     "StreamHead",
+    "held_back",
     "read_after",
     "read_after_follower",
     "run_statements",
@@ -153,6 +154,22 @@ ORDER BY tx_id, global_position
 LIMIT $2
 """
 
+# Committed events after the checkpoint that the horizon still holds back: an older
+# transaction is open (a projector's write, a notification). It will commit without a
+# NOTIFY of its own, so a follower that sees this looks again shortly instead of sleeping.
+_HELD_BACK = """
+SELECT EXISTS (
+    SELECT 1 FROM events
+    WHERE (tx_id, global_position) > (
+            coalesce((SELECT tx_id FROM checkpoints WHERE name = $1), '0'::xid8),
+            coalesce((SELECT global_position FROM checkpoints WHERE name = $1), 0))
+      AND tx_id >= pg_snapshot_xmin(pg_current_snapshot()))
+"""
+
+
+# Index of the event_type column in `_Rows.columns`.
+_EVENT_TYPE: Final = 3
+
 
 class _Rows:
     """Column arrays for one multi-row insert, with each stream's chain hashed in order."""
@@ -232,13 +249,16 @@ class EventStore:
         *,
         inline: InlineProjector | None = None,
         bulk: BulkForms | None = None,
-        on_commit: Callable[[], None] | None = None,
+        on_commit: Callable[[bool], None] | None = None,
+        urgent: frozenset[str] = frozenset(),
     ) -> None:
         self._pool = pool
         self._inline = inline
         self._bulk = bulk or {}
-        # Called after each successful append: wakes the log followers.
+        # Called after each successful append: wakes the log followers, at once (True) when
+        # the append holds one of the `urgent` event types.
         self._on_commit = on_commit
+        self._urgent = urgent
 
     async def append(
         self, stream_id: str, expected: StreamHead, events: Sequence[NewEvent]
@@ -281,13 +301,13 @@ class EventStore:
                 raise ConcurrencyError(a.stream_id for a in appends) from error
             raise
         if conn is None:
-            self.committed()
+            self.committed(urgent=not self._urgent.isdisjoint(rows.columns[_EVENT_TYPE]))
         return heads
 
-    def committed(self) -> None:
+    def committed(self, *, urgent: bool = False) -> None:
         """Wake the log followers; callers that passed their own `conn` call it after commit."""
         if self._on_commit is not None:
-            self._on_commit()
+            self._on_commit(urgent)
 
     async def _insert(
         self, conn: Connection, rows: _Rows, statements: list[tuple[str, Sequence[Any]]]
@@ -354,6 +374,11 @@ async def read_after_follower(conn: Connection, name: str, limit: int) -> list[S
     """`read_after` the checkpoint stored as `name` (START if none), read in the same query."""
     rows = await conn.fetch(_READ_AFTER_FOLLOWER, name, limit)
     return [_stored(row) for row in rows]
+
+
+async def held_back(conn: Connection, name: str) -> bool:
+    """Whether committed events after follower `name`'s checkpoint wait behind the horizon."""
+    return bool(await conn.fetchval(_HELD_BACK, name))
 
 
 def _stored(row: asyncpg.Record) -> StoredEvent:

@@ -19,7 +19,8 @@ __all__ = ["CHANNEL", "Notifier", "Wakeup"]
 
 CHANNEL: Final = "keyledger_events"
 # Under continuous appends, at most one NOTIFY per interval per process: a wake-up is a
-# round trip, and followers read everything committed by then anyway.
+# round trip, and followers read everything committed by then anyway. An urgent poke (a
+# revocation) does not wait out the interval: resource servers should hear of it at once.
 _MIN_INTERVAL_S: Final = 0.005
 
 log = structlog.get_logger(__name__)
@@ -31,10 +32,13 @@ class Notifier:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._dirty = False
+        self._urgent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def poke(self) -> None:
+    def poke(self, urgent: bool = False) -> None:
         self._dirty = True
+        if urgent:
+            self._urgent.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._send())
 
@@ -48,7 +52,8 @@ class Notifier:
                 # Followers poll anyway; a lost wake-up only costs latency.
                 log.warning("notify_failed", error=str(error))
                 return
-            await asyncio.sleep(_MIN_INTERVAL_S)
+            self._urgent.clear()
+            await wait(self._urgent, _MIN_INTERVAL_S)
 
     async def close(self) -> None:
         if self._task is not None:

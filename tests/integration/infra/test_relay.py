@@ -18,7 +18,7 @@ from infra.config import Settings
 from infra.embedded import EmbeddedNats
 from infra.nats_bus import EventBus
 from infra.postgres.event_store import NEW_STREAM, EventStore, StreamAppend
-from infra.postgres.notify import Wakeup
+from infra.postgres.notify import Notifier, Wakeup
 from projections import audit_trail
 from services.projector import step
 from services.relay import Relay
@@ -81,6 +81,32 @@ async def test_a_transaction_that_commits_late_with_a_lower_position_is_not_skip
     async with fresh_pool.acquire() as conn:
         audited = await conn.fetch("SELECT event_id FROM audit_trail ORDER BY global_position")
     assert [r["event_id"] for r in audited] == [early.event_id, late.event_id]
+
+
+async def test_events_held_back_by_an_open_transaction_follow_its_commit_without_a_poll(
+    fresh_settings: Settings, fresh_pool: asyncpg.Pool, bus: EventBus
+) -> None:
+    # A projector's write holds the horizon back while a newer append commits and notifies;
+    # the projector commits without a NOTIFY of its own. The relay must not sleep a whole
+    # poll interval (a minute here) before publishing the newer event.
+    assert fresh_settings.database_url is not None
+    wakeup, notifier = Wakeup(), Notifier(fresh_pool)
+    await wakeup.listen(fresh_settings.database_url)
+    store = EventStore(fresh_pool, on_commit=notifier.poke)
+    relay = asyncio.create_task(Relay(fresh_pool, bus, wakeup, poll_interval=60).run())
+    try:
+        async with fresh_pool.acquire() as other, other.transaction():
+            await other.fetchval("SELECT pg_current_xact_id()")  # an xid, like any write
+            await store.append(token_stream(), NEW_STREAM, [access_token_issued()])
+            await asyncio.sleep(0.3)
+            assert (await bus.js.stream_info(bus.stream)).state.messages == 0
+        await wait_for_messages(bus, 1, timeout=5)
+    finally:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+        await notifier.close()
+        await wakeup.close()
 
 
 async def _append_many(store: EventStore, count: int) -> list[object]:
