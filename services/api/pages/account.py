@@ -15,6 +15,7 @@ a CSRF token bound to the browser (and to the user once signed in).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -164,11 +165,12 @@ async def _account_page(
     )
     async with authority.pool.acquire() as conn:
         held = await consents.granted(conn, user_id)
+    # The projector may not have applied the withdrawal yet.
+    held = [consent for consent in held if not _just_withdrawn(consent, done)]
+    # Names only (they never change): kept records do, and the rest share one query.
+    clients = await asyncio.gather(*(authority.clients.cached(c.client_id) for c in held))
     apps: list[AppView] = []
-    for consent in held:
-        if _just_withdrawn(consent, done):
-            continue  # the projector has not applied the withdrawal yet
-        client = await authority.clients.get(consent.client_id)
+    for consent, client in zip(held, clients, strict=True):
         name = client.registration.name if client is not None else consent.client_id
         apps.append(
             AppView(
@@ -184,7 +186,7 @@ async def _account_page(
     apps.sort(key=lambda app: (app.name.casefold(), app.client_id))
     notice = None
     if done is not None:
-        client = await authority.clients.get(done.client_id)
+        client = await authority.clients.cached(done.client_id)
         name = client.registration.name if client is not None else done.client_id
         notice = text.disconnected.format(client=name)
     html = account_page(text, lang, apps=apps, csrf=csrf, notice=notice)
