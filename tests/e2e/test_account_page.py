@@ -39,7 +39,7 @@ from tests.e2e.authorize_flow import (
     login_page,
     redirected,
 )
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import server_log_path, wait_for
 from tests.e2e.test_authorize_pages import ARGS, CHROMIUM
 
 PASSWORD = "correct horse battery"
@@ -270,7 +270,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def test_the_account_page_in_french_in_a_browser(
-    browser: Browser, live_server: str, make_client: Any, authority: Authority
+    browser: Browser, live_server: str, make_client: Any, authority: Authority, settings: Settings
 ) -> None:
     client_id = await code_client(make_client)
     username = f"compte-{uuid.uuid4().hex[:8]}"
@@ -308,9 +308,22 @@ async def test_the_account_page_in_french_in_a_browser(
         assert await page.text_content("#lead") == (
             "Aucune application n’est connectée à votre compte."
         )
+        (session,) = [c["value"] for c in await context.cookies() if c["name"] == "kl_session"]
         await page.click("#sign-out")
         await page.wait_for_selector("#sign-in")
         assert await page.text_content("#notice") == "Votre session est fermée."
     finally:
         await context.close()
     assert await consented(authority, user_id, client_id) == ()
+    # Neither the password nor the session reached the server's log or the events.
+    logged = server_log_path(settings).read_text(encoding="utf-8", errors="replace")
+    assert "worker_started" in logged  # the server's log, as it runs
+    assert PASSWORD not in logged and session not in logged
+    async with authority.pool.acquire() as conn:
+        leaked = await conn.fetchval(
+            """SELECT count(*) FROM events
+               WHERE position(convert_to($1, 'UTF8') IN data) > 0 OR metadata::text LIKE $2""",
+            PASSWORD,
+            f"%{PASSWORD}%",
+        )
+    assert leaked == 0
