@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from projections import audit_trail, clients, token_state, users
+from projections import audit_trail, clients, consents, token_state, users
 from projections.projection import Projection, Statement
 from schemas.envelope import RecordedEvent
 
@@ -26,7 +26,7 @@ INLINE: Final[tuple[Projection, ...]] = (
     users.PROJECTION,
     token_state.PROJECTION,
 )
-ASYNC: Final[tuple[Projection, ...]] = (audit_trail.PROJECTION,)
+ASYNC: Final[tuple[Projection, ...]] = (audit_trail.PROJECTION, consents.PROJECTION)
 ALL: Final = INLINE + ASYNC
 INLINE_BULK: Final = {**token_state.BULK}
 BY_NAME: Final = {projection.name: projection for projection in ALL}

@@ -27,6 +27,7 @@ from services.api.oauth.metadata import jwks, openid_configuration, server_metad
 from services.api.oauth.revocation import revoke_by_id, revoke_token
 from services.api.oauth.token import issue_token
 from services.api.oauth.userinfo import userinfo, userinfo_post
+from services.api.pages.account import account, account_sign_in, disconnect, sign_out
 from services.api.pages.authorize import authorize, consent, sign_in_page
 from services.api.request_id import RequestIdMiddleware
 from services.authority import open_authority
@@ -94,6 +95,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             authorize,
             sign_in_page,
             consent,
+            account,
+            account_sign_in,
+            disconnect,
+            sign_out,
             management_router(),
             audit_router(),
         ],

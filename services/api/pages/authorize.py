@@ -8,7 +8,6 @@ field; every form carries a CSRF token bound to that request, the browser and th
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -19,10 +18,23 @@ from litestar.datastructures import Cookie
 
 from domain.consent import covers
 from schemas.envelope import Metadata
-from schemas.events import LoginRefused
 from services.api.oauth.endpoint import request_metadata
-from services.api.pages.messages import Lang, Messages, duration, messages, pick_lang
-from services.api.pages.responses import cookie, error, outcome_response, page, redirect
+from services.api.pages.messages import (
+    Lang,
+    Messages,
+    describe_scope,
+    duration,
+    messages,
+    pick_lang,
+)
+from services.api.pages.responses import (
+    cookie,
+    error,
+    outcome_response,
+    page,
+    redirect,
+    sign_in_refusal,
+)
 from services.api.pages.signed import (
     REQUEST_TTL,
     SESSION_TTL,
@@ -30,6 +42,7 @@ from services.api.pages.signed import (
     Session,
     browser_nonce,
     form_token,
+    is_browser_nonce,
     seal,
     unseal,
     valid_form_token,
@@ -58,7 +71,6 @@ __all__ = ["authorize", "consent", "sign_in_page"]
 
 SESSION_COOKIE: Final = "kl_session"
 CSRF_COOKIE: Final = "kl_csrf"
-_NONCE: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 _MAX_USERNAME: Final = 255
 _MAX_PASSWORD: Final = 1024
 
@@ -109,7 +121,7 @@ async def _signed_in(
 def _nonce(request: Request[Any, Any, Any], authority: Authority, cookies: list[Cookie]) -> str:
     """This browser's CSRF nonce, set now if it has none (double submit, bound by HMAC)."""
     nonce = request.cookies.get(CSRF_COOKIE)
-    if nonce is None or not _NONCE.fullmatch(nonce):
+    if not is_browser_nonce(nonce):
         nonce = browser_nonce()
         cookies.append(cookie(authority, CSRF_COOKIE, nonce, SESSION_TTL))
     return nonce
@@ -158,8 +170,7 @@ def _scope_views(
     return [
         ScopeView(
             scope=scope,
-            data=text.scopes.get(scope)
-            or text.generic_scope.format(scope=scope, client=registration.name),
+            data=describe_scope(text, scope, registration.name),
             why=registration.scope_reasons.get(scope)
             or text.no_reason.format(client=registration.name),
             how_long=how_long,
@@ -334,15 +345,7 @@ def _refused(
     username: str,
 ) -> Response[str]:
     """The login page again, saying why in the page's language (never which part was wrong)."""
-    event = attempt.event
-    reason = event.reason if isinstance(event, LoginRefused) else "invalid_credentials"
-    message = messages(pending.lang).login_errors[reason]
-    status, extra = 400, None
-    if reason == "too_many_attempts":
-        wait = attempt.retry_after or 60
-        message, status, extra = message.format(seconds=wait), 429, {"Retry-After": str(wait)}
-    elif reason == "otp_required":
-        status = 200  # not a failure: the next step of signing in
+    message, status, extra = sign_in_refusal(pending.lang, attempt)
     return _login(
         request, authority, client, pending, sealed,
         status=status, error=message, username=username,

@@ -1,4 +1,4 @@
-"""Every text the login, consent and error pages show, in English and French.
+"""Every text the login, consent, account and error pages show, in English and French.
 
 The language comes from `lang`, then the first supported tag of `ui_locales`
 (OpenID Connect Core 3.1.2.1), then English.
@@ -10,9 +10,19 @@ The language comes from `lang`, then the first supported tag of `ui_locales`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, Literal
 
-__all__ = ["LANGS", "Lang", "Messages", "duration", "messages", "pick_lang"]
+__all__ = [
+    "LANGS",
+    "Lang",
+    "Messages",
+    "calendar_date",
+    "describe_scope",
+    "duration",
+    "messages",
+    "pick_lang",
+]
 
 Lang = Literal["en", "fr"]
 LANGS: Final[tuple[Lang, ...]] = ("en", "fr")
@@ -39,12 +49,24 @@ class Messages:
     approve: str
     deny: str
     error_title: str
+    account_title: str
+    account_sign_in_lead: str
+    account_lead: str
+    connected_since: str  # {date}
+    no_applications: str
+    disconnect: str
+    disconnected: str  # {client}
+    sign_out: str
+    signed_out: str
+    back_to_account: str
     scopes: dict[str, str]
     login_errors: dict[str, str]
     page_errors: dict[str, str]
     # (singular, plural) per unit, largest first: day, hour, minute, second.
     units: tuple[tuple[str, str], ...]
     joiner: str
+    months: tuple[str, ...]
+    first_day: str  # how the first of a month is written
 
 
 _EN: Final = Messages(
@@ -70,6 +92,19 @@ _EN: Final = Messages(
     approve="Allow",
     deny="Deny",
     error_title="This request cannot be completed",
+    account_title="Connected applications",
+    account_sign_in_lead="Sign in to see and manage the applications connected to your account.",
+    account_lead=(
+        "These applications can access your account. Disconnecting one ends its access at"
+        " once: to get it back, it must ask you again."
+    ),
+    connected_since="Connected since {date}",
+    no_applications="No application is connected to your account.",
+    disconnect="Disconnect",
+    disconnected="{client} is disconnected: its access to your account has ended.",
+    sign_out="Sign out",
+    signed_out="You are signed out.",
+    back_to_account="Back to your account",
     scopes={
         "openid": "Your account identifier, to confirm who you are.",
         "profile": "Your basic profile: your username.",
@@ -95,9 +130,32 @@ _EN: Final = Messages(
         "repeated_parameter": "The request repeats a parameter that must appear once.",
         "request_invalid": "This sign-in request is not valid or has expired. Start again.",
         "forbidden": "This form was not submitted from this browser's sign-in page. Start again.",
+        "account_forbidden": (
+            "This form was not submitted from this browser's account page. Reload the page"
+            " and try again."
+        ),
+        "no_consent": (
+            "This application is not connected to your account (it may have been"
+            " disconnected already)."
+        ),
     },
     units=(("day", "days"), ("hour", "hours"), ("minute", "minutes"), ("second", "seconds")),
     joiner=" and ",
+    months=(
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    first_day="1",
 )
 
 _FR: Final = Messages(
@@ -124,6 +182,21 @@ _FR: Final = Messages(
     approve="Autoriser",
     deny="Refuser",
     error_title="Cette demande ne peut pas aboutir",
+    account_title="Applications connectées",
+    account_sign_in_lead=(
+        "Connectez-vous pour voir et gérer les applications connectées à votre compte."
+    ),
+    account_lead=(
+        "Ces applications ont accès à votre compte. En déconnecter une met fin à son accès"
+        " immédiatement : pour le retrouver, elle devra vous le redemander."
+    ),
+    connected_since="Connectée depuis le {date}",
+    no_applications="Aucune application n’est connectée à votre compte.",
+    disconnect="Déconnecter",
+    disconnected="{client} est déconnectée : son accès à votre compte a pris fin.",
+    sign_out="Se déconnecter",
+    signed_out="Votre session est fermée.",
+    back_to_account="Retour à votre compte",
     scopes={
         "openid": "L’identifiant de votre compte, pour confirmer qui vous êtes.",
         "profile": "Votre profil de base : votre nom d’utilisateur.",
@@ -163,9 +236,32 @@ _FR: Final = Messages(
             "Ce formulaire n’a pas été envoyé depuis la page de connexion de ce navigateur."
             " Recommencez."
         ),
+        "account_forbidden": (
+            "Ce formulaire n’a pas été envoyé depuis la page de compte de ce navigateur."
+            " Rechargez la page et réessayez."
+        ),
+        "no_consent": (
+            "Cette application n’est pas connectée à votre compte (elle a peut-être déjà été"
+            " déconnectée)."
+        ),
     },
     units=(("jour", "jours"), ("heure", "heures"), ("minute", "minutes"), ("seconde", "secondes")),
     joiner=" et ",
+    months=(
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
+    first_day="1er",
 )
 
 _MESSAGES: Final[dict[Lang, Messages]] = {"en": _EN, "fr": _FR}
@@ -200,3 +296,15 @@ def duration(lang: Lang, seconds: int) -> str:
         if count:
             parts.append(f"{count} {one if count == 1 else many}")
     return text.joiner.join(parts[:2]) or f"0 {text.units[-1][1]}"
+
+
+def calendar_date(lang: Lang, when: datetime) -> str:
+    """A day in words, as it falls in UTC: `23 November 2026`, `1er mars 2027`."""
+    text, when = _MESSAGES[lang], when.astimezone(UTC)
+    day = text.first_day if when.day == 1 else str(when.day)
+    return f"{day} {text.months[when.month - 1]} {when.year}"
+
+
+def describe_scope(text: Messages, scope: str, client: str) -> str:
+    """What a scope gives access to, in words, as the consent page says it."""
+    return text.scopes.get(scope) or text.generic_scope.format(scope=scope, client=client)

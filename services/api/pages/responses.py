@@ -1,4 +1,5 @@
-"""How the pages answer: security headers on every response, 303 redirects, session cookies."""
+"""How the pages answer: security headers on every response, 303 redirects, session cookies,
+refused sign-ins."""
 
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ from litestar import Response
 from litestar.datastructures import Cookie
 from litestar.enums import MediaType
 
+from schemas.events import LoginRefused
 from services.api.pages.messages import Lang, messages
 from services.api.pages.templates import error_page
 from services.authority import Authority
 from services.authorization import PageError, Redirect
+from services.users import SignIn
 
-__all__ = ["cookie", "error", "outcome_response", "page", "redirect", "security_headers"]
+__all__ = [
+    "cookie",
+    "error",
+    "outcome_response",
+    "page",
+    "redirect",
+    "security_headers",
+    "sign_in_refusal",
+]
 
 COOKIE_PATH: Final = "/oauth"
 _ORIGIN: Final = re.compile(
@@ -64,9 +75,10 @@ def page(
     )
 
 
-def error(lang: Lang, reason: str, status: int = 400) -> Response[str]:
+def error(lang: Lang, reason: str, status: int = 400, *, back: str | None = None) -> Response[str]:
+    """The error page, saying why; `back` is a page of ours to return to."""
     text = messages(lang)
-    return page(error_page(text, lang, text.page_errors[reason]), status)
+    return page(error_page(text, lang, text.page_errors[reason], back=back), status)
 
 
 def redirect(location: str, cookies: list[Cookie] | None = None) -> Response[str]:
@@ -83,13 +95,29 @@ def outcome_response(
     return redirect(result.location, cookies)
 
 
-def cookie(authority: Authority, name: str, value: str, max_age: int) -> Cookie:
+def cookie(
+    authority: Authority, name: str, value: str, max_age: int, *, path: str = COOKIE_PATH
+) -> Cookie:
     return Cookie(
         key=name,
         value=value,
-        path=COOKIE_PATH,
+        path=path,
         max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=authority.issuer.startswith("https://"),
     )
+
+
+def sign_in_refusal(lang: Lang, attempt: SignIn) -> tuple[str, int, dict[str, str] | None]:
+    """What the sign-in form says of a refused attempt (never which part was wrong), its
+    status and extra headers."""
+    event = attempt.event
+    reason = event.reason if isinstance(event, LoginRefused) else "invalid_credentials"
+    message = messages(lang).login_errors[reason]
+    if reason == "too_many_attempts":
+        wait = attempt.retry_after or 60
+        return message.format(seconds=wait), 429, {"Retry-After": str(wait)}
+    if reason == "otp_required":
+        return message, 200, None  # not a failure: the next step of signing in
+    return message, 400, None

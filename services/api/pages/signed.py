@@ -11,8 +11,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
-from typing import Final, TypeVar
+from datetime import datetime
+from typing import Final, TypeGuard, TypeVar
 
 import msgspec
 
@@ -20,12 +22,15 @@ from services.api.pages.messages import Lang
 from services.authorization import AuthorizationRequest
 
 __all__ = [
+    "NOTICE_TTL",
     "REQUEST_TTL",
     "SESSION_TTL",
+    "Disconnected",
     "Pending",
     "Session",
     "browser_nonce",
     "form_token",
+    "is_browser_nonce",
     "seal",
     "unseal",
     "valid_form_token",
@@ -33,6 +38,8 @@ __all__ = [
 
 REQUEST_TTL: Final = 600  # the time a user has to sign in and decide
 SESSION_TTL: Final = 12 * 3600
+NOTICE_TTL: Final = 300  # a confirmation outlives its redirect by little
+_NONCE: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class Expiring(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,6 +58,18 @@ class Session(Expiring, frozen=True, kw_only=True):
 
     user_id: str
     auth_time: int
+
+
+class Disconnected(Expiring, frozen=True, kw_only=True):
+    """What the account page confirms after a redirect: this user disconnected this client.
+
+    `before` is a moment just before the withdrawal: the consents projection may still show
+    a consent granted earlier, which the page then leaves out.
+    """
+
+    user_id: str
+    client_id: str
+    before: datetime
 
 
 T = TypeVar("T", bound=Expiring)
@@ -95,6 +114,11 @@ def unseal(key: bytes, purpose: str, sealed: str | None, into: type[T], now: int
 def browser_nonce() -> str:
     """A random value for the CSRF cookie: it binds forms to the browser that was shown them."""
     return secrets.token_urlsafe(32)
+
+
+def is_browser_nonce(value: str | None) -> TypeGuard[str]:
+    """Whether a CSRF cookie has the shape `browser_nonce` gives (else it is replaced)."""
+    return value is not None and _NONCE.fullmatch(value) is not None
 
 
 def form_token(key: bytes, form: str, sealed_request: str, nonce: str, user_id: str = "") -> str:

@@ -13,7 +13,15 @@ from typing import Final
 
 from services.api.pages.messages import Lang, Messages
 
-__all__ = ["ScopeView", "consent_page", "error_page", "login_page"]
+__all__ = [
+    "AppView",
+    "ScopeView",
+    "account_page",
+    "account_sign_in_page",
+    "consent_page",
+    "error_page",
+    "login_page",
+]
 
 _LAYOUT: Final = Template("""<!doctype html>
 <html lang="$lang">
@@ -38,6 +46,10 @@ dd{margin:0}
 .actions{display:flex;gap:1rem;margin-top:1.5rem}
 button{flex:1;padding:.6rem;font:inherit;border-radius:4px;border:1px solid #1d2433;cursor:pointer}
 button.primary{background:#1d4ed8;border-color:#1d4ed8;color:#fff}
+.notice{background:#e7f5ec;color:#14532d;padding:.6rem .8rem;border-radius:4px}
+.app{border-top:1px solid #e3e5ea;padding:.6rem 0}
+.app h2{font-size:1.1rem;margin:.2rem 0}
+.app ul{margin:.3rem 0;padding-left:1.2rem}
 </style>
 </head>
 <body><main>
@@ -69,26 +81,26 @@ def _hidden(lang: Lang, sealed_request: str, csrf: str) -> str:
     )
 
 
-def login_page(
-    text: Messages,
-    lang: Lang,
-    *,
-    client_name: str,
-    sealed_request: str,
-    csrf: str,
-    username: str = "",
-    error: str | None = None,
+def _alert(error: str | None) -> str:
+    return f'<p class="error" role="alert" id="error">{escape(error)}</p>' if error else ""
+
+
+def _notice(notice: str | None) -> str:
+    return f'<p class="notice" role="status" id="notice">{escape(notice)}</p>' if notice else ""
+
+
+def _sign_in_form(
+    text: Messages, *, lead: str, action: str, hidden: str, username: str, error: str | None
 ) -> str:
-    alert = f'<p class="error" role="alert" id="error">{escape(error)}</p>' if error else ""
+    """The sign-in form; `lead` and `hidden` are HTML already escaped."""
     # The first field to type into: the password is never sent back, the username is.
     autofocus = ("", " autofocus") if username else (" autofocus", "")
-    lead = escape(text.sign_in_lead).format(client=f"<strong>{escape(client_name)}</strong>")
     submit = escape(text.sign_in)
-    body = f"""<h1>{escape(text.sign_in_title)}</h1>
+    return f"""<h1>{escape(text.sign_in_title)}</h1>
 <p>{lead}</p>
-{alert}
-<form method="post" action="/oauth/authorize/login">
-{_hidden(lang, sealed_request, csrf)}
+{_alert(error)}
+<form method="post" action="{escape(action)}">
+{hidden}
 <label for="username">{escape(text.username)}</label>
 <input id="username" name="username" autocomplete="username" required
  value="{escape(username)}"{autofocus[0]}>
@@ -101,6 +113,24 @@ def login_page(
 <small>{escape(text.otp_hint)}</small>
 <div class="actions"><button class="primary" id="sign-in" type="submit">{submit}</button></div>
 </form>"""
+
+
+def login_page(
+    text: Messages,
+    lang: Lang,
+    *,
+    client_name: str,
+    sealed_request: str,
+    csrf: str,
+    username: str = "",
+    error: str | None = None,
+) -> str:
+    lead = escape(text.sign_in_lead).format(client=f"<strong>{escape(client_name)}</strong>")
+    hidden = _hidden(lang, sealed_request, csrf)
+    body = _sign_in_form(
+        text, lead=lead, action="/oauth/authorize/login", hidden=hidden, username=username,
+        error=error,
+    )  # fmt: skip
     return _layout(lang, text.sign_in_title, body)
 
 
@@ -140,7 +170,87 @@ def consent_page(
     return _layout(lang, text.consent_title, body)
 
 
-def error_page(text: Messages, lang: Lang, detail: str) -> str:
+def error_page(text: Messages, lang: Lang, detail: str, *, back: str | None = None) -> str:
+    link = ""
+    if back is not None:
+        link = f'\n<p><a id="back" href="{escape(back)}">{escape(text.back_to_account)}</a></p>'
     body = f"""<h1>{escape(text.error_title)}</h1>
-<p class="error" role="alert" id="error">{escape(detail)}</p>"""
+<p class="error" role="alert" id="error">{escape(detail)}</p>{link}"""
     return _layout(lang, text.error_title, body)
+
+
+@dataclass(frozen=True, slots=True)
+class AppView:
+    """One connected application on the account page: what it may access, and since when."""
+
+    client_id: str
+    name: str
+    since: str  # in words
+    since_iso: str
+    # (scope, what it gives access to, in words)
+    scopes: tuple[tuple[str, str], ...]
+
+
+def _account_hidden(lang: Lang, csrf: str) -> str:
+    return (
+        f'<input type="hidden" name="csrf" value="{escape(csrf)}">\n'
+        f'<input type="hidden" name="lang" value="{escape(lang)}">'
+    )
+
+
+def account_sign_in_page(
+    text: Messages,
+    lang: Lang,
+    *,
+    csrf: str,
+    username: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+) -> str:
+    lead = escape(text.account_sign_in_lead)
+    form = _sign_in_form(
+        text, lead=lead, action="/account", hidden=_account_hidden(lang, csrf), username=username,
+        error=error,
+    )  # fmt: skip
+    return _layout(lang, text.sign_in_title, _notice(notice) + form)
+
+
+def _app(view: AppView, text: Messages, hidden: str) -> str:
+    since = escape(text.connected_since).format(
+        date=f'<time datetime="{escape(view.since_iso)}">{escape(view.since)}</time>'
+    )
+    scopes = "".join(
+        f'<li data-scope="{escape(scope)}">{escape(words)}</li>' for scope, words in view.scopes
+    )
+    return f"""<section class="app" data-client="{escape(view.client_id)}">
+<h2>{escape(view.name)}</h2>
+<p class="since">{since}</p>
+<ul class="scopes">{scopes}</ul>
+<form method="post" action="/account/disconnect">
+{hidden}
+<input type="hidden" name="client_id" value="{escape(view.client_id)}">
+<button class="disconnect" type="submit">{escape(text.disconnect)}</button>
+</form>
+</section>"""
+
+
+def account_page(
+    text: Messages,
+    lang: Lang,
+    *,
+    apps: Sequence[AppView],
+    csrf: str,
+    notice: str | None = None,
+) -> str:
+    hidden = _account_hidden(lang, csrf)
+    listed = "".join(_app(view, text, hidden) for view in apps)
+    lead = escape(text.account_lead if apps else text.no_applications)
+    body = f"""<h1>{escape(text.account_title)}</h1>
+{_notice(notice)}
+<p id="lead">{lead}</p>
+{listed}
+<form method="post" action="/account/sign-out">
+{hidden}
+<div class="actions"><button id="sign-out" type="submit">{escape(text.sign_out)}</button></div>
+</form>"""
+    return _layout(lang, text.account_title, body)
