@@ -26,6 +26,7 @@ import msgspec
 from schemas.envelope import RecordedEvent
 from schemas.events import (
     AccessTokenRevoked,
+    ApiKeyRevoked,
     ClientBanned,
     ClientSuspended,
     ConsentWithdrawn,
@@ -39,6 +40,7 @@ from schemas.events import (
     to_snake_case,
 )
 from schemas.revocations import (
+    ApiKeyRevocation,
     ClientRevocation,
     Revocation,
     SigningKeyRevocation,
@@ -64,6 +66,7 @@ _REVOKING_TYPES: Final[tuple[type[EventBase], ...]] = (
     UserTokensRevoked,
     SigningKeyRevoked,
     WorkspaceTokensRevoked,
+    ApiKeyRevoked,
 )
 # Event types that may revoke: followers decode only these to find out.
 REVOKING: Final = frozenset(to_snake_case(cls.__name__) for cls in _REVOKING_TYPES)
@@ -76,6 +79,8 @@ class Lifetimes(msgspec.Struct, frozen=True, kw_only=True):
     access_token_ttl: Mapping[str, timedelta] = msgspec.field(default_factory=dict)
     max_access_token_ttl: timedelta = MAX_ACCESS_TOKEN_TTL
     client_record_ttl: timedelta = timedelta(0)
+    # How long a resource server may cache an API key's introspection answer.
+    api_key_ttl: timedelta = timedelta(minutes=5)
 
     def of_client(self, client_id: str) -> timedelta:
         return self.access_token_ttl.get(client_id, self.max_access_token_ttl)
@@ -138,6 +143,11 @@ def revocation_of(recorded: RecordedEvent, lifetimes: Lifetimes) -> Revocation |
             return WorkspaceRevocation(
                 event_id=event_id, global_position=position, occurred_at=at, cause=cause,
                 expires_at=longest, workspace_id=workspace_id, issued_before=at,
+            )  # fmt: skip
+        case ApiKeyRevoked(workspace_id=workspace_id, key_id=key_id):
+            return ApiKeyRevocation(
+                event_id=event_id, global_position=position, occurred_at=at, cause=cause,
+                expires_at=at + lifetimes.api_key_ttl, workspace_id=workspace_id, key_id=key_id,
             )  # fmt: skip
         case _:
             return None

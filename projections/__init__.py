@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from projections import audit_trail, clients, consents, token_state, users
+from projections import audit_trail, clients, consents, token_state, users, workspaces
 from projections.projection import Projection, Statement
 from schemas.envelope import RecordedEvent
 
@@ -25,6 +25,7 @@ INLINE: Final[tuple[Projection, ...]] = (
     clients.PROJECTION,
     users.PROJECTION,
     token_state.PROJECTION,
+    workspaces.PROJECTION,
 )
 ASYNC: Final[tuple[Projection, ...]] = (audit_trail.PROJECTION, consents.PROJECTION)
 ALL: Final = INLINE + ASYNC

@@ -10,6 +10,9 @@ from schemas.events import (
     EVENT_TYPES,
     AccessTokenIssued,
     AccessTokenRevoked,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyRotated,
     AuditTrailPruned,
     AuditTrailRead,
     AuthorizationCodeIssued,
@@ -25,8 +28,12 @@ from schemas.events import (
     ConsentGranted,
     ConsentWithdrawn,
     Event,
+    InvitationAccepted,
     LoginRefused,
     LoginSucceeded,
+    MemberInvited,
+    MemberRemoved,
+    MemberRoleChanged,
     RefreshTokenIssued,
     RefreshTokenReuseDetected,
     RefreshTokenRotated,
@@ -40,6 +47,7 @@ from schemas.events import (
     UserPasswordChanged,
     UserRegistered,
     UserTokensRevoked,
+    WorkspaceCreated,
     WorkspaceTokensRevoked,
     to_snake_case,
 )
@@ -117,8 +125,24 @@ def resource_of(event: Event) -> str | None:
             return f"family:{family}"
         case SigningKeyActivated(kid=kid) | SigningKeyRetired(kid=kid) | SigningKeyRevoked(kid=kid):
             return f"key:{kid}"
-        case WorkspaceTokensRevoked(workspace_id=workspace_id):
+        case (
+            WorkspaceTokensRevoked(workspace_id=workspace_id)
+            | WorkspaceCreated(workspace_id=workspace_id)
+        ):
             return f"workspace:{workspace_id}"
+        case (
+            MemberInvited(user_id=user_id)
+            | InvitationAccepted(user_id=user_id)
+            | MemberRoleChanged(user_id=user_id)
+            | MemberRemoved(user_id=user_id)
+        ):
+            return f"member:{user_id}"
+        case (
+            ApiKeyCreated(key_id=key_id)
+            | ApiKeyRotated(key_id=key_id)
+            | ApiKeyRevoked(key_id=key_id)
+        ):
+            return f"api_key:{key_id}"
         case TokenRequestRefused(endpoint=endpoint, grant_type=grant_type):
             return f"{endpoint}:{grant_type}" if grant_type else endpoint
         case AuditTrailRead(query=query):
@@ -144,8 +168,14 @@ def subject_of(event: Event) -> str | None:
             | ConsentWithdrawn(user_id=user_id)
             | AuthorizationCodeIssued(user_id=user_id)
             | AuthorizationDenied(user_id=user_id)
+            | MemberInvited(user_id=user_id)
+            | InvitationAccepted(user_id=user_id)
+            | MemberRoleChanged(user_id=user_id)
+            | MemberRemoved(user_id=user_id)
         ):
             return user_id
+        case WorkspaceCreated(owner_id=owner_id):
+            return owner_id
         case AccessTokenIssued(subject=subject) | TokenRequestRefused(subject=subject):
             return subject
         case AuditTrailRead(subject_user=subject):
@@ -162,6 +192,14 @@ def workspace_of(event: Event) -> str | None:
             | UserRegistered(workspace_id=workspace)
             | AccessTokenIssued(workspace_id=workspace)
             | WorkspaceTokensRevoked(workspace_id=workspace)
+            | WorkspaceCreated(workspace_id=workspace)
+            | MemberInvited(workspace_id=workspace)
+            | InvitationAccepted(workspace_id=workspace)
+            | MemberRoleChanged(workspace_id=workspace)
+            | MemberRemoved(workspace_id=workspace)
+            | ApiKeyCreated(workspace_id=workspace)
+            | ApiKeyRotated(workspace_id=workspace)
+            | ApiKeyRevoked(workspace_id=workspace)
         ):
             return workspace
         case _:

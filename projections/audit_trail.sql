@@ -74,3 +74,6 @@ CREATE OR REPLACE TRIGGER audit_trail_refuse_update_delete BEFORE UPDATE OR DELE
     FOR EACH ROW EXECUTE FUNCTION audit_trail_refuse_mutation();
 CREATE OR REPLACE TRIGGER audit_trail_refuse_truncate BEFORE TRUNCATE ON audit_trail
     FOR EACH STATEMENT EXECUTE FUNCTION audit_trail_refuse_mutation();
+
+-- Workspace isolation (migration 0005): what a workspace's requests may see.
+SELECT keyledger_isolate('audit_trail');

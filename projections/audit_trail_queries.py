@@ -38,16 +38,27 @@ _PREFETCH: Final = 1000
 
 
 @asynccontextmanager
-async def snapshot(conn: Connection) -> AsyncIterator[None]:
+async def snapshot(conn: Connection, workspace: str | None = None) -> AsyncIterator[None]:
     """A read-only snapshot whose queries are planned for their own values.
 
     Filters differ wildly in selectivity (one user or a whole workspace, a rare action or a
     common one): the generic plan a prepared statement switches to after five runs can be a
-    hundred times slower than the plan for the values at hand.
+    hundred times slower than the plan for the values at hand. With `workspace`, row-level
+    security confines every query to that workspace's rows (infra/postgres/isolation.py).
     """
     async with conn.transaction(readonly=True, isolation="repeatable_read"):
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        if workspace is None:
+            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        else:
+            await conn.execute(_SNAPSHOT_IN_WORKSPACE, workspace)
         yield
+
+
+_SNAPSHOT_IN_WORKSPACE: Final = """
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+       set_config('role', 'keyledger_workspace', true),
+       set_config('keyledger.workspace_id', $1, true)
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,3 +11,6 @@ CREATE TABLE IF NOT EXISTS clients (
     workspace_id           text,
     registered_at          timestamptz NOT NULL
 );
+
+-- Workspace isolation (migration 0005): what a workspace's requests may see.
+SELECT keyledger_isolate('clients');

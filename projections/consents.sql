@@ -19,3 +19,6 @@ CREATE TABLE IF NOT EXISTS consents (
     stream_version integer     NOT NULL,
     PRIMARY KEY (user_id, client_id)
 );
+
+-- Workspace isolation (migration 0005): what a workspace's requests may see.
+SELECT keyledger_isolate('consents');

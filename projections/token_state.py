@@ -32,6 +32,7 @@ from schemas.events import (
     to_snake_case,
 )
 from schemas.revocations import (
+    ApiKeyRevocation,
     ClientRevocation,
     Revocation,
     SigningKeyRevocation,
@@ -178,7 +179,8 @@ def _predicate(revocation: Revocation | None) -> tuple[str, str, datetime] | Non
             return "signing_key", kid, _FOREVER
         case WorkspaceRevocation(workspace_id=workspace_id, issued_before=before):
             return "workspace", workspace_id, before
-        case TokenRevocation() | TokenFamilyRevocation() | None:
+        case TokenRevocation() | TokenFamilyRevocation() | ApiKeyRevocation() | None:
+            # One token, one family (rows of their own), or no token at all.
             return None
 
 

@@ -31,3 +31,6 @@ CREATE TABLE IF NOT EXISTS token_revocations (
     revoked_before timestamptz NOT NULL,
     PRIMARY KEY (kind, key)
 );
+
+-- Workspace isolation (migration 0005): what a workspace's requests may see.
+SELECT keyledger_isolate('token_state');

@@ -17,6 +17,7 @@ it holds matches the token's claims:
 | `signing_key` | its JWS header `kid` is `kid`: the key signed nothing after            |
 |               | `issued_before`, so a later token with that `kid` is forged too        |
 | `workspace`   | its `workspace_id` claim is `workspace_id` and `iat` < `issued_before` |
+| `api_key`     | (no JWT) the workspace API key `key_id`: drop any cached answer for it  |
 
 `iat` has whole seconds, `issued_before` does not: a token issued in the same second as, but
 after, a revocation is refused too (the safe side). After `expires_at` nothing the
@@ -33,6 +34,7 @@ import msgspec
 
 __all__ = [
     "REVOCATION_TYPES",
+    "ApiKeyRevocation",
     "ClientRevocation",
     "Revocation",
     "RevocationBase",
@@ -114,6 +116,13 @@ class WorkspaceRevocation(RevocationBase, frozen=True, kw_only=True, tag="worksp
     issued_before: datetime
 
 
+class ApiKeyRevocation(RevocationBase, frozen=True, kw_only=True, tag="api_key"):
+    """A workspace API key stopped working; `expires_at` is the key's own expiry."""
+
+    workspace_id: str
+    key_id: str
+
+
 Revocation = (
     TokenRevocation
     | TokenFamilyRevocation
@@ -122,6 +131,7 @@ Revocation = (
     | UserRevocation
     | SigningKeyRevocation
     | WorkspaceRevocation
+    | ApiKeyRevocation
 )
 
 REVOCATION_TYPES: Final[tuple[type[RevocationBase], ...]] = get_args(Revocation)

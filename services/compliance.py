@@ -177,7 +177,7 @@ async def read_page(
     if isinstance(query, EventsQuery) and user is None:
         user = query.user
     rows = _row_filter(caller, query, user)
-    async with authority.pool.acquire() as conn, snapshot(conn):
+    async with authority.pool.acquire() as conn, snapshot(conn, caller.workspace_id):
         found, next_seq = await page(conn, rows, query.limit)
     filters = _filters(query)
     if user is not None:
@@ -223,7 +223,7 @@ async def export(
     """
     async with (
         authority.pool.acquire() as conn,
-        snapshot(conn),
+        snapshot(conn, caller.workspace_id),
     ):
         total = await count(conn, rows)
         read = AuditTrailRead(

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from schemas.access_token import AccessTokenClaims
 from schemas.revocations import (
+    ApiKeyRevocation,
     ClientRevocation,
     Revocation,
     SigningKeyRevocation,
@@ -76,6 +77,7 @@ class RevocationSet:
         self._users: _Table[str] = _Table()
         self._keys: _Table[str] = _Table()
         self._workspaces: _Table[str] = _Table()
+        self._api_keys: _Table[str] = _Table()
         # Every revocation held, by the id of the event that caused it: applied once each.
         self._events: _Table[UUID] = _Table()
         self.applied = 0
@@ -99,6 +101,10 @@ class RevocationSet:
         self._events.hold(revocation.event_id, _EVERY, forget_at)
         self.applied += 1
         self.last_position = max(self.last_position, revocation.global_position)
+        self._hold(revocation, forget_at)
+        return True
+
+    def _hold(self, revocation: Revocation, forget_at: float) -> None:
         match revocation:
             case TokenRevocation(jti=jti):
                 self._tokens.hold(jti, _EVERY, forget_at)
@@ -115,9 +121,14 @@ class RevocationSet:
                 self._keys.hold(kid, _EVERY, forget_at)
             case WorkspaceRevocation(workspace_id=workspace_id, issued_before=before):
                 self._workspaces.hold(workspace_id, before.timestamp(), forget_at)
+            case ApiKeyRevocation(key_id=key_id):
+                self._api_keys.hold(key_id, _EVERY, forget_at)
             case _:
                 assert_never(revocation)
-        return True
+
+    def is_api_key_revoked(self, key_id: str) -> bool:
+        """Whether a cached introspection answer for this workspace API key must be dropped."""
+        return self._api_keys.covers(key_id, 0)
 
     def is_revoked(self, claims: AccessTokenClaims, kid: str) -> bool:
         """Whether any revocation held matches this token (schemas/revocations.py's table)."""
@@ -149,6 +160,7 @@ class RevocationSet:
             self._users,
             self._keys,
             self._workspaces,
+            self._api_keys,
         ):
             table.forget(now)
         return self._events.forget(now)

@@ -46,6 +46,7 @@ def test_every_kind_has_its_own_subject_token() -> None:
     kinds = [cls.__struct_config__.tag for cls in REVOCATION_TYPES]
     assert kinds == [
         "token", "token_family", "client", "user_client", "user", "signing_key", "workspace",
+        "api_key",
     ]  # fmt: skip
     assert all(isinstance(kind, str) and "." not in kind for kind in kinds)
 
