@@ -12,7 +12,7 @@ from schemas.events import Event
 
 __all__ = ["ActorKind", "Metadata", "NewEvent", "RecordedEvent"]
 
-ActorKind = Literal["user", "client", "admin", "system"]
+ActorKind = Literal["user", "client", "admin", "system", "api_key"]
 
 
 class Metadata(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -30,6 +30,7 @@ from services.api.oauth.userinfo import userinfo, userinfo_post
 from services.api.pages.account import account, account_sign_in, disconnect, sign_out
 from services.api.pages.authorize import authorize, consent, sign_in_page
 from services.api.request_id import RequestIdMiddleware
+from services.api.workspaces import current_api_key, workspace_router
 from services.authority import open_authority
 from services.refusals import Refused
 
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             sign_out,
             management_router(),
             audit_router(),
+            workspace_router(),
+            current_api_key,
         ],
         exception_handlers={Refused: refused_handler},
         lifespan=[lifespan],

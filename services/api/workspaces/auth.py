@@ -1,0 +1,65 @@
+"""Who calls the workspace API.
+
+A member: a live access token (RFC 6750) acting for a user and holding the `workspaces`
+scope; what the user may do is their role's business (domain/workspace.py). An integration:
+a workspace API key with the `X-Workspace-Id` it belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import msgspec
+from litestar import Request
+
+from schemas.envelope import Metadata
+from services.api.bearer import live_access_token
+from services.api.oauth.endpoint import request_metadata
+from services.api_keys import ApiKeyPrincipal, authenticate_api_key
+from services.authority import Authority
+from services.refusals import Refused
+
+__all__ = ["WORKSPACES_SCOPE", "Member", "api_key_caller", "bearer_of", "member_caller"]
+
+WORKSPACES_SCOPE: Final = "workspaces"
+WORKSPACE_HEADER: Final = "x-workspace-id"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """The authenticated user, and the metadata their workspace events carry."""
+
+    user_id: str
+    metadata: Metadata
+
+
+async def member_caller(request: Request[Any, Any, Any]) -> Member:
+    """The `member` dependency of the member routes (RFC 6750 section 3.1 errors)."""
+    record = await live_access_token(request, scope=WORKSPACES_SCOPE)
+    if record.subject is None:
+        raise Refused("invalid_token", "the access token acts for no user")
+    metadata = msgspec.structs.replace(
+        request_metadata(request, record.client_id, "user"),
+        actor_id=record.subject,
+        subject_user=record.subject,
+    )
+    return Member(user_id=record.subject, metadata=metadata)
+
+
+def bearer_of(request: Request[Any, Any, Any]) -> str:
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
+
+
+async def api_key_caller(
+    request: Request[Any, Any, Any], *, scope: str | None = None
+) -> ApiKeyPrincipal:
+    """The workspace API key of the request, for the workspace it names."""
+    authority: Authority = request.app.state.authority
+    key = bearer_of(request)
+    if not key:
+        raise Refused("invalid_token", "a workspace API key is required")
+    return await authenticate_api_key(
+        authority, key, request.headers.get(WORKSPACE_HEADER), scope=scope
+    )
