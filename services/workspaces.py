@@ -143,9 +143,10 @@ async def create_api_key(
     scopes: Sequence[str],
     days: int | None,
     metadata: Metadata,
+    now: datetime | None = None,
 ) -> NewKey:
     """A new key, shown once: the caller hands `key` to the user and keeps nothing."""
-    key_id, key, now = random_id(), new_token(API_KEY_PREFIX), utcnow()
+    key_id, key, now = random_id(), new_token(API_KEY_PREFIX), now or utcnow()
     command = domain.CreateApiKey(
         actor_id=actor_id, key_id=key_id, name=name, scopes=tuple(scopes),
         key_digest=authority.hasher.digest(key), days=days, now=now,
