@@ -69,7 +69,7 @@ async def _workspace(web: httpx.AsyncClient, people: People, owner: str, **polic
 
 
 async def _join(
-    web: httpx.AsyncClient, people: People, workspace: str, by: str, name: str, role: str
+    web: httpx.AsyncClient, people: People, workspace: str, *, by: str, name: str, role: str
 ) -> None:
     url = f"{people.base}/workspaces/{workspace}"
     invited = await web.post(
@@ -91,8 +91,8 @@ async def test_each_role_may_do_what_it_should_and_nothing_more(
     for name in ("owner", "admin", "member", "outsider"):
         await people.add(web, name)
     workspace = await _workspace(web, people, "owner")
-    await _join(web, people, workspace, "owner", "admin", "admin")
-    await _join(web, people, workspace, "admin", "member", "member")
+    await _join(web, people, workspace, by="owner", name="admin", role="admin")
+    await _join(web, people, workspace, by="admin", name="member", role="member")
     url = f"{people.base}/workspaces/{workspace}"
     key = {"name": "BI Dashboard", "scopes": ["analytics.read"]}
 
