@@ -46,7 +46,7 @@ async def _populated_workspace(
 
 async def _unfiltered(conn: Any, table: str) -> set[str | None]:
     # Deliberately no WHERE: the bug a policy exists to contain.
-    rows = await conn.fetch(f"SELECT workspace_id FROM {table}")  # noqa: S608
+    rows = await conn.fetch(f"SELECT workspace_id FROM {table}")
     return {row["workspace_id"] for row in rows}
 
 
