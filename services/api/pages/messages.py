@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
 
+from domain.scopes import CATALOGUE
+
 __all__ = [
     "LANGS",
     "Lang",
@@ -69,6 +71,11 @@ class Messages:
     first_day: str  # how the first of a month is written
 
 
+def _catalogued(lang: str) -> dict[str, str]:
+    """The scope catalogue's words for the data each scope touches (domain/scopes.py)."""
+    return {name: scope.data[lang] for name, scope in CATALOGUE.items()}
+
+
 _EN: Final = Messages(
     sign_in_title="Sign in",
     sign_in_lead="Sign in to continue to {client}.",
@@ -105,13 +112,7 @@ _EN: Final = Messages(
     sign_out="Sign out",
     signed_out="You are signed out.",
     back_to_account="Back to your account",
-    scopes={
-        "openid": "Your account identifier, to confirm who you are.",
-        "profile": "Your basic profile: your username.",
-        "offline_access": "Access while you are not using the application (it stays signed in).",
-        "read": "Reading your data.",
-        "write": "Creating, changing and deleting your data.",
-    },
+    scopes=_catalogued("en"),
     login_errors={
         "invalid_credentials": "Wrong username or password.",
         "user_disabled": "Wrong username or password.",
@@ -197,15 +198,7 @@ _FR: Final = Messages(
     sign_out="Se déconnecter",
     signed_out="Votre session est fermée.",
     back_to_account="Retour à votre compte",
-    scopes={
-        "openid": "L’identifiant de votre compte, pour confirmer qui vous êtes.",
-        "profile": "Votre profil de base : votre nom d’utilisateur.",
-        "offline_access": (
-            "L’accès quand vous n’utilisez pas l’application (elle reste connectée)."
-        ),
-        "read": "La lecture de vos données.",
-        "write": "La création, la modification et la suppression de vos données.",
-    },
+    scopes=_catalogued("fr"),
     login_errors={
         "invalid_credentials": "Nom d’utilisateur ou mot de passe incorrect.",
         "user_disabled": "Nom d’utilisateur ou mot de passe incorrect.",
