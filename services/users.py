@@ -197,8 +197,11 @@ async def sign_in(
 ) -> SignIn:
     """Check credentials, decide, and append the attempt as its own `login` stream."""
     now = utcnow()
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(_ACCOUNT, username)
+    row = None
+    # PostgreSQL text cannot hold NUL, so no such account exists: an unknown user, not a 500.
+    if "\x00" not in username:
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(_ACCOUNT, username)
     account = None
     if row is not None:
         account = Account(

@@ -168,6 +168,12 @@ async def test_wrong_password_is_shown_on_the_login_page(
     assert f'value="{username}"' in again.text
     assert "kl_session" not in again.headers.get("set-cookie", "")
 
+    # A name no account can have (PostgreSQL text holds no NUL) is a wrong name, not a 500.
+    form = login_form(await login_page(web, client_id), username + "\x00", "correct horse")
+    nul = await web.post("/oauth/authorize/login", data=form)
+    assert nul.status_code == 400
+    assert "Wrong username or password." in nul.text
+
 
 async def test_locked_account_gets_429_with_retry_after_in_the_page_language(
     browsers: Browsers,
