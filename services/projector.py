@@ -20,7 +20,6 @@ from infra.postgres import Connection, checkpoints
 from infra.postgres.event_store import (
     START,
     Checkpoint,
-    held_back,
     read_after_follower,
     run_statements,
 )
@@ -132,7 +131,7 @@ class Projector:
 
     async def _held_back(self, name: str) -> bool:
         async with self._pool.acquire() as conn:
-            return await held_back(conn, name)
+            return await checkpoints.held_back(conn, name)
 
 
 class ProjectionStatus(msgspec.Struct, frozen=True):

@@ -26,7 +26,6 @@ from infra.postgres import Connection, checkpoints
 from infra.postgres.event_store import (
     Checkpoint,
     StoredEvent,
-    held_back,
     read_after_follower,
 )
 from infra.postgres.notify import Wakeup, wait
@@ -131,7 +130,7 @@ class Relay:
                 aligned = False  # NATS may have come back without what it acknowledged
                 await asyncio.sleep(_RETRY_S)
                 continue
-            if published == 0 and await held_back(lock_conn, RELAY_CHECKPOINT):
+            if published == 0 and await checkpoints.held_back(lock_conn, RELAY_CHECKPOINT):
                 # Whatever holds the horizon back commits without a NOTIFY of its own.
                 await asyncio.sleep(held_back_s)
                 held_back_s = min(2 * held_back_s, self._poll_interval)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from infra.postgres import Connection
 from infra.postgres.event_store import START, Checkpoint
 
-__all__ = ["CheckpointConflict", "advance", "load", "reset"]
+__all__ = ["CheckpointConflict", "advance", "held_back", "load", "reset"]
 
 
 class CheckpointConflict(Exception):
@@ -43,3 +43,21 @@ async def advance(conn: Connection, name: str, to: Checkpoint) -> None:
 async def reset(conn: Connection, name: str, to: Checkpoint) -> None:
     """Move a checkpoint anywhere, backwards included (rebuilds, republishing)."""
     await conn.execute(_RESET, name, to.tx_id, to.global_position)
+
+
+# Committed events after the checkpoint that the horizon still holds back: an older
+# transaction is open (a projector's write, a notification). It will commit without a
+# NOTIFY of its own, so a follower that sees this looks again shortly instead of sleeping.
+_HELD_BACK = """
+SELECT EXISTS (
+    SELECT 1 FROM events
+    WHERE (tx_id, global_position) > (
+            coalesce((SELECT tx_id FROM checkpoints WHERE name = $1), '0'::xid8),
+            coalesce((SELECT global_position FROM checkpoints WHERE name = $1), 0))
+      AND tx_id >= pg_snapshot_xmin(pg_current_snapshot()))
+"""
+
+
+async def held_back(conn: Connection, name: str) -> bool:
+    """Whether committed events after follower `name`'s checkpoint wait behind the horizon."""
+    return bool(await conn.fetchval(_HELD_BACK, name))

@@ -27,7 +27,6 @@ __all__ = [
     "StoredEvent",
     "StreamAppend",
     "StreamHead",
-    "held_back",
     "read_after",
     "read_after_follower",
     "run_statements",
@@ -152,18 +151,6 @@ WHERE (tx_id, global_position) > (
   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY tx_id, global_position
 LIMIT $2
-"""
-
-# Committed events after the checkpoint that the horizon still holds back: an older
-# transaction is open (a projector's write, a notification). It will commit without a
-# NOTIFY of its own, so a follower that sees this looks again shortly instead of sleeping.
-_HELD_BACK = """
-SELECT EXISTS (
-    SELECT 1 FROM events
-    WHERE (tx_id, global_position) > (
-            coalesce((SELECT tx_id FROM checkpoints WHERE name = $1), '0'::xid8),
-            coalesce((SELECT global_position FROM checkpoints WHERE name = $1), 0))
-      AND tx_id >= pg_snapshot_xmin(pg_current_snapshot()))
 """
 
 
@@ -374,11 +361,6 @@ async def read_after_follower(conn: Connection, name: str, limit: int) -> list[S
     """`read_after` the checkpoint stored as `name` (START if none), read in the same query."""
     rows = await conn.fetch(_READ_AFTER_FOLLOWER, name, limit)
     return [_stored(row) for row in rows]
-
-
-async def held_back(conn: Connection, name: str) -> bool:
-    """Whether committed events after follower `name`'s checkpoint wait behind the horizon."""
-    return bool(await conn.fetchval(_HELD_BACK, name))
 
 
 def _stored(row: asyncpg.Record) -> StoredEvent:
