@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any, Final
+from typing import Any
 
-import msgspec
-
-from schemas.envelope import Metadata
 from schemas.http.management import (
     ClientCreated,
     ClientRegistrationRequest,
@@ -28,42 +24,18 @@ from services import administration
 from services.administration import StatusAction
 from services.authority import Authority
 from services.clients import registration_problems
-from services.refusals import Refused
+from services.subcommand import (
+    METADATA,
+    SHOWN_ONCE,
+    Runner,
+    UsageError,
+    emit,
+    guarded,
+    handler,
+    leaf,
+)
 
-__all__ = ["Body", "Runner", "add_admin_commands"]
-
-Body = Callable[[Authority], Coroutine[Any, Any, int]]
-# Runs a body against the configured Authority and returns its exit code (services.cli).
-Runner = Callable[[argparse.Namespace, Body], int]
-
-METADATA: Final = Metadata(actor="admin", actor_id="cli")
-_SHOWN_ONCE: Final = "(shown once: store it now, it cannot be read back)"
-
-
-class UsageError(Exception):
-    """Arguments that cannot work; reported before any server is started (exit 2)."""
-
-
-def _emit(args: argparse.Namespace, answer: msgspec.Struct, human: list[str]) -> None:
-    text = msgspec.json.encode(answer).decode() if args.json else "\n".join(human)
-    sys.stdout.write(text + "\n")
-
-
-def _complain(message: str) -> None:
-    sys.stderr.write(f"keyledger: {message}\n")
-
-
-def _guarded(body: Body) -> Body:
-    """A refusal becomes one line on stderr and exit 1 (2 for an invalid value)."""
-
-    async def run(authority: Authority) -> int:
-        try:
-            return await body(authority)
-        except Refused as refused:
-            _complain(refused.description)
-            return 2 if refused.reason == "invalid_request" else 1
-
-    return run
+__all__ = ["add_admin_commands"]
 
 
 def _read_password() -> str:
@@ -104,11 +76,11 @@ def cmd_clients_create(args: argparse.Namespace, run: Runner) -> int:
         created: ClientCreated = await administration.create_client(authority, request, METADATA)
         human = [f"client_id: {created.client_id}"]
         if created.client_secret is not None:
-            human.append(f"client_secret: {created.client_secret}  {_SHOWN_ONCE}")
-        _emit(args, created, human)
+            human.append(f"client_secret: {created.client_secret}  {SHOWN_ONCE}")
+        emit(args, created, human)
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def _describe(client: ClientSummary) -> str:
@@ -120,10 +92,10 @@ def _describe(client: ClientSummary) -> str:
 def cmd_clients_list(args: argparse.Namespace, run: Runner) -> int:
     async def body(authority: Authority) -> int:
         listing = await administration.list_clients(authority)
-        _emit(args, listing, [_describe(client) for client in listing.clients] or ["no clients"])
+        emit(args, listing, [_describe(client) for client in listing.clients] or ["no clients"])
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def cmd_clients_rotate_secret(args: argparse.Namespace, run: Runner) -> int:
@@ -131,10 +103,10 @@ def cmd_clients_rotate_secret(args: argparse.Namespace, run: Runner) -> int:
         rotated = await administration.rotate_client_secret(
             authority, args.client_id, args.overlap, METADATA
         )
-        _emit(args, rotated, [f"client_secret: {rotated.client_secret}  {_SHOWN_ONCE}"])
+        emit(args, rotated, [f"client_secret: {rotated.client_secret}  {SHOWN_ONCE}"])
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def cmd_clients_status(args: argparse.Namespace, run: Runner, action: StatusAction) -> int:
@@ -142,10 +114,10 @@ def cmd_clients_status(args: argparse.Namespace, run: Runner, action: StatusActi
         client = await administration.change_client_status(
             authority, args.client_id, action, args.reason, METADATA
         )
-        _emit(args, client, [f"{client.client_id} is now {client.status}"])
+        emit(args, client, [f"{client.client_id} is now {client.status}"])
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def cmd_users_create(args: argparse.Namespace, run: Runner) -> int:
@@ -161,11 +133,11 @@ def cmd_users_create(args: argparse.Namespace, run: Runner) -> int:
         created = await administration.create_user(authority, request, METADATA)
         human = [f"user_id: {created.user_id}"]
         if created.otp_uri is not None:
-            human += [f"otp_secret: {created.otp_secret}  {_SHOWN_ONCE}", created.otp_uri]
-        _emit(args, created, human)
+            human += [f"otp_secret: {created.otp_secret}  {SHOWN_ONCE}", created.otp_uri]
+        emit(args, created, human)
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def cmd_users_set_password(args: argparse.Namespace, run: Runner) -> int:
@@ -175,29 +147,29 @@ def cmd_users_set_password(args: argparse.Namespace, run: Runner) -> int:
         user_id = await administration.change_password(
             authority, args.username, password, args.password_ttl_days, METADATA
         )
-        _emit(args, UserUpdated(user_id=user_id, username=args.username), ["password changed"])
+        emit(args, UserUpdated(user_id=user_id, username=args.username), ["password changed"])
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def cmd_users_enable_otp(args: argparse.Namespace, run: Runner) -> int:
     async def body(authority: Authority) -> int:
         enrolled = await administration.enrol_otp(authority, args.username, METADATA)
-        human = [f"otp_secret: {enrolled.otp_secret}  {_SHOWN_ONCE}", enrolled.otp_uri]
-        _emit(args, enrolled, human)
+        human = [f"otp_secret: {enrolled.otp_secret}  {SHOWN_ONCE}", enrolled.otp_uri]
+        emit(args, enrolled, human)
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def cmd_users_disable(args: argparse.Namespace, run: Runner) -> int:
     async def body(authority: Authority) -> int:
         user_id = await administration.disable_user(authority, args.username, args.reason, METADATA)
-        _emit(args, UserUpdated(user_id=user_id, username=args.username), ["user disabled"])
+        emit(args, UserUpdated(user_id=user_id, username=args.username), ["user disabled"])
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def cmd_users_revoke_tokens(args: argparse.Namespace, run: Runner) -> int:
@@ -205,10 +177,10 @@ def cmd_users_revoke_tokens(args: argparse.Namespace, run: Runner) -> int:
         user_id = await administration.revoke_user_tokens(
             authority, args.username, args.reason, METADATA
         )
-        _emit(args, UserUpdated(user_id=user_id, username=args.username), ["tokens revoked"])
+        emit(args, UserUpdated(user_id=user_id, username=args.username), ["tokens revoked"])
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def cmd_workspaces_revoke_tokens(args: argparse.Namespace, run: Runner) -> int:
@@ -216,10 +188,10 @@ def cmd_workspaces_revoke_tokens(args: argparse.Namespace, run: Runner) -> int:
         workspace_id = await administration.revoke_workspace_tokens(
             authority, args.workspace_id, args.reason, METADATA
         )
-        _emit(args, WorkspaceUpdated(workspace_id=workspace_id), ["tokens revoked"])
+        emit(args, WorkspaceUpdated(workspace_id=workspace_id), ["tokens revoked"])
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def cmd_keys_revoke(args: argparse.Namespace, run: Runner) -> int:
@@ -229,49 +201,25 @@ def cmd_keys_revoke(args: argparse.Namespace, run: Runner) -> int:
         )
         human = [f"revoked signing key: {revoked.kid}"]
         human += [f"new signing key: {kid}" for kid in revoked.kids]
-        _emit(args, revoked, human)
+        emit(args, revoked, human)
         return 0
 
-    return run(args, _guarded(body))
+    return run(args, guarded(body))
 
 
 def cmd_keys_rotate(args: argparse.Namespace, run: Runner) -> int:
     async def body(authority: Authority) -> int:
         rotated = await administration.rotate_signing_keys(authority, METADATA)
-        _emit(args, rotated, [f"new signing key: {kid}" for kid in rotated.kids])
+        emit(args, rotated, [f"new signing key: {kid}" for kid in rotated.kids])
         return 0
 
-    return run(args, _guarded(body))
-
-
-def _handler(
-    command: Callable[..., int], run: Runner, **bound: Any
-) -> Callable[[argparse.Namespace], int]:
-    def handle(args: argparse.Namespace) -> int:
-        try:
-            code: int = command(args, run=run, **bound)
-        except UsageError as error:
-            _complain(str(error))
-            return 2
-        return code
-
-    return handle
-
-
-def _leaf(
-    group: Any, name: str, help_: str, handler: Callable[[argparse.Namespace], int]
-) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = group.add_parser(name, help=help_)
-    parser.set_defaults(handler=handler)
-    parser.add_argument("--data-dir", help="where embedded servers keep their data")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    return parser
+    return run(args, guarded(body))
 
 
 def _add_clients(commands: Any, run: Runner) -> None:
     group = commands.add_parser("clients", help="register and manage OAuth clients")
     actions = group.add_subparsers(dest="action", required=True)
-    create = _leaf(actions, "create", "register a client", _handler(cmd_clients_create, run))
+    create = leaf(actions, "create", "register a client", handler(cmd_clients_create, run))
     create.add_argument("--name", required=True)
     create.add_argument("--grant-type", dest="grant_types", action="append", required=True)
     create.add_argument("--scope", dest="scopes", action="append", default=[])
@@ -286,9 +234,9 @@ def _add_clients(commands: Any, run: Runner) -> None:
         metavar="SCOPE=TEXT", help="why the client needs a scope (shown on consent)",
     )  # fmt: skip
     create.add_argument("--review-scope", dest="review_scopes", action="append", default=[])
-    _leaf(actions, "list", "list clients (never secrets)", _handler(cmd_clients_list, run))
-    rotate = _leaf(
-        actions, "rotate-secret", "issue a new secret", _handler(cmd_clients_rotate_secret, run)
+    leaf(actions, "list", "list clients (never secrets)", handler(cmd_clients_list, run))
+    rotate = leaf(
+        actions, "rotate-secret", "issue a new secret", handler(cmd_clients_rotate_secret, run)
     )
     rotate.add_argument("client_id")
     rotate.add_argument(
@@ -296,8 +244,9 @@ def _add_clients(commands: Any, run: Runner) -> None:
     )
     statuses: tuple[StatusAction, ...] = ("suspend", "reinstate", "ban")
     for action in statuses:
-        handler = _handler(cmd_clients_status, run, action=action)
-        change = _leaf(actions, action, f"{action} a client", handler)
+        change = leaf(
+            actions, action, f"{action} a client", handler(cmd_clients_status, run, action=action)
+        )
         change.add_argument("client_id")
         change.add_argument("--reason", default="")
 
@@ -305,9 +254,9 @@ def _add_clients(commands: Any, run: Runner) -> None:
 def _add_users(commands: Any, run: Runner) -> None:
     group = commands.add_parser("users", help="create and manage user accounts")
     actions = group.add_subparsers(dest="action", required=True)
-    create = _leaf(actions, "create", "create a user", _handler(cmd_users_create, run))
-    password = _leaf(
-        actions, "set-password", "replace a password", _handler(cmd_users_set_password, run)
+    create = leaf(actions, "create", "create a user", handler(cmd_users_create, run))
+    password = leaf(
+        actions, "set-password", "replace a password", handler(cmd_users_set_password, run)
     )
     for parser in (create, password):
         parser.add_argument("--username", required=True)
@@ -318,12 +267,12 @@ def _add_users(commands: Any, run: Runner) -> None:
         parser.add_argument("--password-ttl-days", type=int, metavar="D")
     create.add_argument("--otp", action="store_true", help="enrol TOTP and print its URI")
     create.add_argument("--service-account", action="store_true")
-    otp = _leaf(actions, "enable-otp", "enrol TOTP", _handler(cmd_users_enable_otp, run))
+    otp = leaf(actions, "enable-otp", "enrol TOTP", handler(cmd_users_enable_otp, run))
     otp.add_argument("--username", required=True)
-    disable = _leaf(actions, "disable", "disable a user", _handler(cmd_users_disable, run))
-    revoke = _leaf(
+    disable = leaf(actions, "disable", "disable a user", handler(cmd_users_disable, run))
+    revoke = leaf(
         actions, "revoke-tokens", "revoke every token of a user (the account stays usable)",
-        _handler(cmd_users_revoke_tokens, run),
+        handler(cmd_users_revoke_tokens, run),
     )  # fmt: skip
     for parser in (disable, revoke):
         parser.add_argument("--username", required=True)
@@ -336,18 +285,18 @@ def add_admin_commands(commands: Any, run: Runner) -> None:
     _add_users(commands, run)
     keys = commands.add_parser("keys", help="token signing keys")
     actions = keys.add_subparsers(dest="action", required=True)
-    _leaf(actions, "rotate", "make a new key pair current", _handler(cmd_keys_rotate, run))
-    revoke = _leaf(
+    leaf(actions, "rotate", "make a new key pair current", handler(cmd_keys_rotate, run))
+    revoke = leaf(
         actions, "revoke", "distrust a key: out of the JWKS, every token it signed revoked",
-        _handler(cmd_keys_revoke, run),
+        handler(cmd_keys_revoke, run),
     )  # fmt: skip
     revoke.add_argument("kid")
     revoke.add_argument("--reason", default="")
     workspaces = commands.add_parser("workspaces", help="workspace-wide actions")
     actions = workspaces.add_subparsers(dest="action", required=True)
-    revoke = _leaf(
+    revoke = leaf(
         actions, "revoke-tokens", "revoke every token issued to a workspace's clients",
-        _handler(cmd_workspaces_revoke_tokens, run),
+        handler(cmd_workspaces_revoke_tokens, run),
     )  # fmt: skip
     revoke.add_argument("workspace_id")
     revoke.add_argument("--reason", default="")

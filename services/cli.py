@@ -25,12 +25,13 @@ from infra.postgres.audit_checkpoints import CHECKPOINTER
 from infra.postgres.notify import Notifier
 from projections import ASYNC, BY_NAME
 from schemas.jsonschema import events_schema, revocations_schema
-from services.admin_cli import Body, add_admin_commands
+from services.admin_cli import add_admin_commands
 from services.audit_cli import add_audit_commands
 from services.authority import open_authority
 from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
 from services.servers import Servers, prepare_database, prepare_stream, start_servers
+from services.subcommand import Body
 from services.watch import WatchError, watch_revocations
 from services.worker import run_worker
 
