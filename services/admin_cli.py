@@ -1,9 +1,10 @@
-"""`keyledger clients|users|keys|workspaces`: administration from a shell, one per subcommand.
+"""`keyledger clients|users|keys`: administration from a shell, one function per subcommand.
 
 Each command runs against the same database and master key as `keyledger serve` (the
 runner from services.cli builds the Authority exactly as the server does). Exit codes:
 0 done, 1 refused (unknown client or user, taken username, a change that does not apply),
 2 bad arguments. Secrets go to stdout once and nowhere else; passwords come from stdin.
+Workspaces and their API keys are services/workspace_cli.py's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from schemas.http.management import (
     ClientSummary,
     UserCreation,
     UserUpdated,
-    WorkspaceUpdated,
 )
 from services import administration
 from services.administration import StatusAction
@@ -34,6 +34,7 @@ from services.subcommand import (
     handler,
     leaf,
 )
+from services.workspace_cli import add_expiring_command, add_workspace_commands
 
 __all__ = ["add_admin_commands"]
 
@@ -183,17 +184,6 @@ def cmd_users_revoke_tokens(args: argparse.Namespace, run: Runner) -> int:
     return run(args, guarded(body))
 
 
-def cmd_workspaces_revoke_tokens(args: argparse.Namespace, run: Runner) -> int:
-    async def body(authority: Authority) -> int:
-        workspace_id = await administration.revoke_workspace_tokens(
-            authority, args.workspace_id, args.reason, METADATA
-        )
-        emit(args, WorkspaceUpdated(workspace_id=workspace_id), ["tokens revoked"])
-        return 0
-
-    return run(args, guarded(body))
-
-
 def cmd_keys_revoke(args: argparse.Namespace, run: Runner) -> int:
     async def body(authority: Authority) -> int:
         revoked = await administration.revoke_signing_key(
@@ -280,10 +270,10 @@ def _add_users(commands: Any, run: Runner) -> None:
 
 
 def add_admin_commands(commands: Any, run: Runner) -> None:
-    """Add `clients`, `users`, `keys` and `workspaces` to the `keyledger` subcommands."""
+    """Add `clients`, `users`, `keys`, `workspaces` and `api-keys` to the `keyledger` commands."""
     _add_clients(commands, run)
     _add_users(commands, run)
-    keys = commands.add_parser("keys", help="token signing keys")
+    keys = commands.add_parser("keys", help="token signing keys; API keys about to expire")
     actions = keys.add_subparsers(dest="action", required=True)
     leaf(actions, "rotate", "make a new key pair current", handler(cmd_keys_rotate, run))
     revoke = leaf(
@@ -292,11 +282,5 @@ def add_admin_commands(commands: Any, run: Runner) -> None:
     )  # fmt: skip
     revoke.add_argument("kid")
     revoke.add_argument("--reason", default="")
-    workspaces = commands.add_parser("workspaces", help="workspace-wide actions")
-    actions = workspaces.add_subparsers(dest="action", required=True)
-    revoke = leaf(
-        actions, "revoke-tokens", "revoke every token issued to a workspace's clients",
-        handler(cmd_workspaces_revoke_tokens, run),
-    )  # fmt: skip
-    revoke.add_argument("workspace_id")
-    revoke.add_argument("--reason", default="")
+    add_expiring_command(actions, run)
+    add_workspace_commands(commands, run)

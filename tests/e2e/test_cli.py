@@ -21,6 +21,9 @@ from litestar.testing import AsyncTestClient
 
 from domain.policies.totp import key_from_b32, totp
 from infra.config import Settings
+from schemas.envelope import Metadata
+from services.authority import Authority
+from services.users import create_user
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.asyncio
@@ -264,3 +267,100 @@ async def test_audit_prune_needs_a_retention_and_keeps_rows_inside_it(settings: 
     kept = await _cli({**_env(settings), "KEYLEDGER_AUDIT_RETENTION_DAYS": "3650"}, "audit prune")
     assert kept.code == 0, kept.stderr
     assert kept.stdout.startswith("pruned 0 audit rows older than ")
+
+
+async def _workspace_with_members(
+    env: dict[str, str], authority: Authority, **roles: str
+) -> tuple[str, dict[str, str]]:
+    """A workspace owned by a new user `owner`, with a new user per other role, each accepted."""
+    tag = uuid.uuid4().hex[:8]
+    names = {who: f"{who}-{tag}" for who in ("owner", *roles)}
+    for name in names.values():
+        await create_user(authority.store, name, "correct horse", Metadata(actor="admin"))
+    created = await _cli(
+        env, f"workspaces create --name acme-{tag} --owner {names['owner']} --json"
+    )
+    workspace: str = created.json()["workspace_id"]
+    for who, role in roles.items():
+        invite = f"workspaces invite {workspace} --by {names['owner']} --user {names[who]}"
+        assert (await _cli(env, f"{invite} --role {role} --json")).json()["status"] == "invited"
+        accepted = await _cli(env, f"workspaces accept {workspace} --user {names[who]} --json")
+        assert accepted.json()["role"] == role and accepted.json()["status"] == "active"
+    return workspace, names
+
+
+def _printed(run: Run, label: str) -> str:
+    (value,) = [line.split()[1] for line in run.stdout.splitlines() if line.startswith(label)]
+    return value
+
+
+async def test_only_an_admin_gets_an_api_key_shown_once_listed_without_it_until_revoked(
+    api: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    authority: Authority,
+) -> None:
+    env = _env(settings)
+    workspace, names = await _workspace_with_members(env, authority, alice="admin", bob="member")
+    create = f"api-keys create --workspace {workspace} --name reporting --scope analytics.read"
+
+    refused = await _cli(env, f"{create} --by {names['bob']}")
+    assert refused.code == 1 and refused.stdout == ""
+    assert "needs the admin role; you are member" in refused.stderr
+
+    created = await _cli(env, f"{create} --by {names['alice']} --days 30")
+    assert created.code == 0, created.stderr
+    key, key_id = _printed(created, "key:"), _printed(created, "key_id:")
+    assert key.startswith("klk_") and created.stdout.count(key) == 1 and key not in created.stderr
+    as_key = {"Authorization": f"Bearer {key}", "X-Workspace-Id": workspace}
+    current = await api.get("/api-keys/current", headers=as_key)
+    assert current.status_code == 200 and current.json()["key_id"] == key_id
+
+    listed = await _cli(env, f"api-keys list --workspace {workspace} --json")
+    (summary,) = listed.json()["keys"]
+    assert summary["key_id"] == key_id and summary["status"] == "active"
+    assert summary["scopes"] == ["analytics.read"]
+    assert key not in listed.stdout and key[4:12] not in listed.stdout
+
+    soon, later = [await _cli(env, f"keys expiring --within-days {d}") for d in (100, 10)]
+    assert f"{workspace}  {key_id}  " in soon.stdout
+    assert later.code == 0 and key_id not in later.stdout
+
+    revoke = f"api-keys revoke {key_id} --workspace {workspace} --reason leaked --json"
+    assert (await _cli(env, f"{revoke} --by {names['alice']}")).json()["status"] == "revoked"
+    assert (await api.get("/api-keys/current", headers=as_key)).status_code == 401
+    expiring = (await _cli(env, "keys expiring --within-days 100 --json")).json()
+    assert key_id not in {k["key_id"] for k in expiring["keys"]}
+
+
+async def test_workspace_roles_change_from_the_cli_and_a_rotated_key_replaces_the_old(
+    api: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    authority: Authority,
+) -> None:
+    env = _env(settings)
+    workspace, names = await _workspace_with_members(env, authority, carol="member")
+    owner, carol = names["owner"], names["carol"]
+    unknown = await _cli(env, f"workspaces invite {workspace} --by {owner} --user nobody-at-all")
+    assert unknown.code == 1 and "no user 'nobody-at-all'" in unknown.stderr
+
+    promote = f"workspaces set-role {workspace} --by {owner} --user {carol} --role admin --json"
+    assert (await _cli(env, promote)).json()["role"] == "admin"
+    create = f"api-keys create --workspace {workspace} --by {carol} --name ci --scope posts.read"
+    old = (await _cli(env, f"{create} --json")).json()
+    rotate = f"api-keys rotate {old['key_id']} --workspace {workspace} --by {carol} --overlap 0"
+    new = (await _cli(env, f"{rotate} --json")).json()
+    assert new["key_id"] == old["key_id"] and new["key"] != old["key"]
+
+    def current(key: str) -> Any:
+        return api.get("/api-keys/current", headers={"Authorization": f"Bearer {key}",
+                                                     "X-Workspace-Id": workspace})  # fmt: skip
+
+    assert (await current(old["key"])).status_code == 401
+    assert (await current(new["key"])).status_code == 200
+
+    remove = f"workspaces remove-member {workspace} --by {owner} --user {carol} --json"
+    assert (await _cli(env, remove)).json()["status"] == "removed"
+    members = (await _cli(env, f"workspaces members {workspace} --json")).json()["members"]
+    assert [(m["username"], m["role"]) for m in members] == [(owner, "owner")]
+    gone = await _cli(env, f"{create} --json")
+    assert gone.code == 1 and "not a member" in gone.stderr
