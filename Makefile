@@ -44,6 +44,9 @@ bench-revocations: ## revoke request to downstream refusal (p50/p99), local vali
 bench-audit: ## audit trail at 1M events: rebuild, trail and point-in-time queries, export, lag
 	$(PY) -m tests.bench.bench_audit
 
+bench-api-keys: ## latency an API key adds (GET /api-keys/current vs /healthz, p50/p99), req/s
+	$(PY) -m tests.bench.bench_api_keys
+
 schema: ## regenerate the published events and revocations JSON Schema snapshots
 	keyledger schema events > tests/fixtures/events.schema.json
 	keyledger schema revocations > tests/fixtures/revocations.schema.json
@@ -54,4 +57,4 @@ migrate: ## apply database migrations
 clean: ## remove caches
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build *.egg-info
 
-.PHONY: help install serve test test-external lint fmt typecheck check bench bench-oauth bench-revocations bench-audit schema migrate clean
+.PHONY: help install serve test test-external lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys schema migrate clean
