@@ -262,12 +262,15 @@ async def revoke_workspace_tokens(
     _plain(reason, what="a reason")
     workspace_id = _known(workspace_id, "workspace")
     async with authority.pool.acquire() as conn:
-        # Workspaces exist through their clients: a typo must not log a revocation of nothing.
+        # A typo must not log a revocation of nothing. Clients may name a workspace that was
+        # never created as one (before workspaces were), so either proves it exists.
         known = await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM clients WHERE workspace_id = $1)", workspace_id
+            "SELECT EXISTS (SELECT 1 FROM workspaces WHERE workspace_id = $1)"
+            " OR EXISTS (SELECT 1 FROM clients WHERE workspace_id = $1)",
+            workspace_id,
         )
     if not known:
-        raise Refused("not_found", f"no client belongs to workspace {workspace_id!r}")
+        raise Refused("not_found", f"there is no workspace {workspace_id!r}")
     await revocation.revoke_workspace_tokens(authority, workspace_id, reason, metadata)
     return workspace_id
 
