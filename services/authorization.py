@@ -312,7 +312,13 @@ async def withdraw_consent(
     """Withdraw a consent; False if there was none. The inline token state makes every token
     of this user for this client inactive in the same commit."""
     command = consent_domain.WithdrawConsent(user_id=user_id, client_id=client_id)
-    metadata = msgspec.structs.replace(metadata, subject_user=user_id, client_id=client_id)
+    workspace_id = metadata.workspace_id
+    if workspace_id is None:  # the audit row carries the client's workspace, whoever acts
+        client = await authority.clients.cached(client_id)
+        workspace_id = client.registration.workspace_id if client else None
+    metadata = msgspec.structs.replace(
+        metadata, subject_user=user_id, client_id=client_id, workspace_id=workspace_id
+    )
     stream = consent_stream(user_id, client_id)
     withdrawn = await execute(authority.store, consent_domain.decider, stream, command, metadata)
     return bool(withdrawn)

@@ -196,6 +196,7 @@ async def test_a_user_disconnecting_a_client_ends_its_tokens_downstream_and_its_
         scopes=("openid", "read"),
         redirect_uris=(REDIRECT,),
         confidential=False,
+        workspace_id="acme",
     )
     username = f"disconnect-{uuid.uuid4().hex[:8]}"
     user_id = await create_user(authority.store, username, "correct horse", Metadata(actor="admin"))
@@ -231,6 +232,14 @@ async def test_a_user_disconnecting_a_client_ends_its_tokens_downstream_and_its_
     assert again.status_code == 401
     refreshed = await refresh_token(web, client.client_id, issued["refresh_token"])
     assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
+    # The withdrawal's audit row carries the client's workspace, though the user named none.
+    async with authority.pool.acquire() as conn:
+        workspace = await conn.fetchval(
+            "SELECT metadata->>'workspace_id' FROM events WHERE event_type = 'consent_withdrawn'"
+            " AND stream_id LIKE $1",
+            f"consent-{user_id}.%",
+        )
+    assert workspace == "acme"
 
 
 async def test_a_helper_restarted_while_revocations_happen_knows_every_one_after(
