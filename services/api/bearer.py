@@ -11,7 +11,13 @@ from services.authority import Authority
 from services.introspection import TokenRecord
 from services.refusals import Refused
 
-__all__ = ["live_access_token"]
+__all__ = ["bearer_token", "live_access_token"]
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    """The `Authorization: Bearer` credential (RFC 6750 section 2.1), or "" if none."""
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
 
 
 async def live_access_token(
@@ -20,8 +26,7 @@ async def live_access_token(
     """The live access token of the `Authorization: Bearer` header, holding `scope` if one is
     named."""
     authority: Authority = request.app.state.authority
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    token = bearer_token(request)
     if not token:
         raise Refused("invalid_token", "a bearer access token is required")
     record = await authority.tokens.find(token)

@@ -13,9 +13,9 @@ from typing import Any, Final
 import msgspec
 from litestar import Request
 
-from services.api.bearer import live_access_token
+from services.api.bearer import bearer_token, live_access_token
 from services.api.oauth.endpoint import request_metadata
-from services.api.workspaces.auth import api_key_caller, bearer_of
+from services.api.workspaces.auth import api_key_caller
 from services.api_keys import is_api_key
 from services.authority import Authority
 from services.compliance import Auditor
@@ -29,7 +29,7 @@ AUDIT_SCOPE: Final = "audit:read"
 async def audit_caller(request: Request[Any, Any, Any]) -> Auditor:
     """The `auditor` dependency of every audit route (RFC 6750 section 3.1 errors)."""
     authority: Authority = request.app.state.authority
-    if is_api_key(bearer_of(request)):
+    if is_api_key(bearer_token(request)):
         # A workspace integration: confined to its key's workspace.
         principal = await api_key_caller(request, scope=AUDIT_SCOPE)
         metadata = msgspec.structs.replace(

@@ -14,13 +14,13 @@ import msgspec
 from litestar import Request
 
 from schemas.envelope import Metadata
-from services.api.bearer import live_access_token
+from services.api.bearer import bearer_token, live_access_token
 from services.api.oauth.endpoint import request_metadata
 from services.api_keys import ApiKeyPrincipal, authenticate_api_key
 from services.authority import Authority
 from services.refusals import Refused
 
-__all__ = ["WORKSPACES_SCOPE", "Member", "api_key_caller", "bearer_of", "member_caller"]
+__all__ = ["WORKSPACES_SCOPE", "Member", "api_key_caller", "authority_of", "member_caller"]
 
 WORKSPACES_SCOPE: Final = "workspaces"
 WORKSPACE_HEADER: Final = "x-workspace-id"
@@ -32,6 +32,11 @@ class Member:
 
     user_id: str
     metadata: Metadata
+
+
+def authority_of(request: Request[Any, Any, Any]) -> Authority:
+    authority: Authority = request.app.state.authority
+    return authority
 
 
 async def member_caller(request: Request[Any, Any, Any]) -> Member:
@@ -47,17 +52,12 @@ async def member_caller(request: Request[Any, Any, Any]) -> Member:
     return Member(user_id=record.subject, metadata=metadata)
 
 
-def bearer_of(request: Request[Any, Any, Any]) -> str:
-    header = request.headers.get("authorization", "")
-    return header[7:].strip() if header[:7].lower() == "bearer " else ""
-
-
 async def api_key_caller(
     request: Request[Any, Any, Any], *, scope: str | None = None
 ) -> ApiKeyPrincipal:
     """The workspace API key of the request, for the workspace it names."""
-    authority: Authority = request.app.state.authority
-    key = bearer_of(request)
+    authority = authority_of(request)
+    key = bearer_token(request)
     if not key:
         raise Refused("invalid_token", "a workspace API key is required")
     return await authenticate_api_key(

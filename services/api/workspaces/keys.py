@@ -21,9 +21,8 @@ from schemas.http.workspaces import (
 )
 from services import clients, workspace_queries, workspaces
 from services.api.management.body import read_body
-from services.api.workspaces.auth import Member, api_key_caller
+from services.api.workspaces.auth import Member, api_key_caller, authority_of
 from services.api.workspaces.members import require_member
-from services.authority import Authority
 from services.refusals import Refused
 from services.workspace_queries import KeySummary
 
@@ -39,18 +38,13 @@ __all__ = [
 _MAX_EXPIRING_DAYS = 3650
 
 
-def _authority(request: Request[Any, Any, Any]) -> Authority:
-    authority: Authority = request.app.state.authority
-    return authority
-
-
 @post("/workspaces/{workspace_id:str}/api-keys", status_code=201)
 async def create_api_key(
     request: Request[Any, Any, Any], member: NamedDependency[Member], workspace_id: FromPath[str]
 ) -> ApiKeyIssued:
     body = await read_body(request, ApiKeyRequest)
     issued = await workspaces.create_api_key(
-        _authority(request), workspace_id, member.user_id, name=body.name, scopes=body.scopes,
+        authority_of(request), workspace_id, member.user_id, name=body.name, scopes=body.scopes,
         days=body.expires_in_days, metadata=member.metadata,
     )  # fmt: skip
     return ApiKeyIssued(
@@ -67,7 +61,7 @@ async def list_api_keys(
     expiring_within_days: FromQuery[int | None] = None,
 ) -> list[KeySummary]:
     """Every key of the workspace without its secret; or those expiring within N days."""
-    authority = _authority(request)
+    authority = authority_of(request)
     await require_member(authority, workspace_id, member.user_id)
     within = None
     if expiring_within_days is not None:
@@ -86,7 +80,7 @@ async def rotate_api_key(
 ) -> ApiKeyIssued:
     body = await read_body(request, ApiKeyRotation, optional=True)
     issued = await workspaces.rotate_api_key(
-        _authority(request), workspace_id, member.user_id, key_id,
+        authority_of(request), workspace_id, member.user_id, key_id,
         overlap=timedelta(seconds=body.overlap_seconds), metadata=member.metadata,
     )  # fmt: skip
     return ApiKeyIssued(
@@ -103,7 +97,7 @@ async def revoke_api_key(
 ) -> None:
     body = await read_body(request, ApiKeyRevocationRequest, optional=True)
     await workspaces.revoke_api_key(
-        _authority(request), workspace_id, member.user_id, key_id, reason=body.reason,
+        authority_of(request), workspace_id, member.user_id, key_id, reason=body.reason,
         metadata=member.metadata,
     )  # fmt: skip
 
@@ -117,7 +111,7 @@ async def cut_off_application(
 ) -> None:
     """The Owner stops an organizational application at once: every token it holds for the
     workspace's users dies and it gets no more (a suspension, published as a revocation)."""
-    authority = _authority(request)
+    authority = authority_of(request)
     if await require_member(authority, workspace_id, member.user_id) != "owner":
         raise Refused("access_denied", "only the workspace Owner can cut an application off")
     client = await authority.clients.cached(client_id)

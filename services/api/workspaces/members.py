@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from schemas.http.workspaces import Invitation, RoleChange, WorkspaceCreated, WorkspaceRequest
 from services import workspace_queries, workspaces
 from services.api.management.body import read_body
-from services.api.workspaces.auth import Member
+from services.api.workspaces.auth import Member, authority_of
 from services.authority import Authority
 from services.refusals import Refused
 from services.users import user_id_of
@@ -25,11 +25,6 @@ __all__ = [
     "list_members",
     "remove_member",
 ]
-
-
-def _authority(request: Request[Any, Any, Any]) -> Authority:
-    authority: Authority = request.app.state.authority
-    return authority
 
 
 async def require_member(authority: Authority, workspace_id: str, user_id: str) -> str:
@@ -46,7 +41,7 @@ async def create_workspace(
 ) -> WorkspaceCreated:
     body = await read_body(request, WorkspaceRequest)
     workspace_id = await workspaces.create_workspace(
-        _authority(request), body.name, member.user_id, member.metadata,
+        authority_of(request), body.name, member.user_id, member.metadata,
         default_key_days=body.default_key_days, max_key_days=body.max_key_days,
         unlimited_keys=body.unlimited_keys,
     )  # fmt: skip
@@ -57,7 +52,7 @@ async def create_workspace(
 async def list_members(
     request: Request[Any, Any, Any], member: NamedDependency[Member], workspace_id: FromPath[str]
 ) -> list[MemberRow]:
-    authority = _authority(request)
+    authority = authority_of(request)
     await require_member(authority, workspace_id, member.user_id)
     return await workspace_queries.members(authority.pool, workspace_id)
 
@@ -66,7 +61,7 @@ async def list_members(
 async def invite_member(
     request: Request[Any, Any, Any], member: NamedDependency[Member], workspace_id: FromPath[str]
 ) -> None:
-    authority = _authority(request)
+    authority = authority_of(request)
     body = await read_body(request, Invitation)
     user_id = body.user_id
     if (user_id is None) == (body.username is None):
@@ -86,7 +81,7 @@ async def accept_invitation(
     request: Request[Any, Any, Any], member: NamedDependency[Member], workspace_id: FromPath[str]
 ) -> None:
     await workspaces.accept_invitation(
-        _authority(request), workspace_id, member.user_id, member.metadata
+        authority_of(request), workspace_id, member.user_id, member.metadata
     )
 
 
@@ -99,7 +94,7 @@ async def change_role(
 ) -> None:
     body = await read_body(request, RoleChange)
     await workspaces.change_role(
-        _authority(request), workspace_id, member.user_id, user_id, role=body.role,
+        authority_of(request), workspace_id, member.user_id, user_id, role=body.role,
         metadata=member.metadata,
     )  # fmt: skip
 
@@ -112,5 +107,5 @@ async def remove_member(
     user_id: FromPath[str],
 ) -> None:
     await workspaces.remove_member(
-        _authority(request), workspace_id, member.user_id, user_id, member.metadata
+        authority_of(request), workspace_id, member.user_id, user_id, member.metadata
     )
