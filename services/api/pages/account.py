@@ -27,7 +27,7 @@ from litestar.datastructures import Cookie
 from projections import consents
 from schemas.envelope import Metadata
 from services.api.oauth.endpoint import request_metadata
-from services.api.pages.authorize import CSRF_COOKIE, SESSION_COOKIE
+from services.api.pages.authorize import CSRF_COOKIE, SESSION_COOKIE, active_session
 from services.api.pages.messages import (
     Lang,
     calendar_date,
@@ -50,7 +50,7 @@ from services.api.pages.signed import (
 )
 from services.api.pages.templates import AppView, account_page, account_sign_in_page
 from services.authority import Authority
-from services.authorization import user_active, withdraw_consent
+from services.authorization import withdraw_consent
 from services.commands import utcnow
 from services.users import sign_in
 
@@ -89,16 +89,8 @@ async def _signed_in(
     request: Request[Any, Any, Any], authority: Authority, now: datetime
 ) -> str | None:
     """The user of this browser's session, if it is valid and the account still active."""
-    session = unseal(
-        authority.csrf_key,
-        "session",
-        request.cookies.get(SESSION_COOKIE),
-        Session,
-        int(now.timestamp()),
-    )
-    if session is None or not await user_active(authority.pool, session.user_id):
-        return None
-    return session.user_id
+    session = await active_session(request, authority, now)
+    return None if session is None else session.user_id
 
 
 def _csrf_ok(

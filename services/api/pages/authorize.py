@@ -67,7 +67,7 @@ from services.clients import ClientRecord
 from services.commands import utcnow
 from services.users import SignIn, sign_in
 
-__all__ = ["authorize", "consent", "sign_in_page"]
+__all__ = ["active_session", "authorize", "consent", "sign_in_page"]
 
 SESSION_COOKIE: Final = "kl_session"
 CSRF_COOKIE: Final = "kl_csrf"
@@ -103,9 +103,10 @@ async def _params(request: Request[Any, Any, Any]) -> tuple[dict[str, str], froz
     return params, frozenset(repeated)
 
 
-async def _signed_in(
+async def active_session(
     request: Request[Any, Any, Any], authority: Authority, now: datetime
-) -> SignedIn | None:
+) -> Session | None:
+    """This browser's session, if it is valid and its account still active."""
     session = unseal(
         authority.csrf_key,
         "session",
@@ -114,6 +115,15 @@ async def _signed_in(
         int(now.timestamp()),
     )
     if session is None or not await user_active(authority.pool, session.user_id):
+        return None
+    return session
+
+
+async def _signed_in(
+    request: Request[Any, Any, Any], authority: Authority, now: datetime
+) -> SignedIn | None:
+    session = await active_session(request, authority, now)
+    if session is None:
         return None
     return SignedIn(session.user_id, datetime.fromtimestamp(session.auth_time, UTC))
 
