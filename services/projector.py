@@ -23,7 +23,7 @@ from infra.postgres.event_store import (
     read_after_follower,
     run_statements,
 )
-from infra.postgres.notify import Wakeup, wait
+from infra.postgres.notify import HeldBack, Wakeup, wait
 from projections import Projection
 
 __all__ = ["ProjectionStatus", "Projector", "catch_up", "projection_status", "rebuild"]
@@ -31,8 +31,6 @@ __all__ = ["ProjectionStatus", "Projector", "catch_up", "projection_status", "re
 log = structlog.get_logger(__name__)
 # Async projections tolerate lag: while busy, a batch per 50 ms is plenty.
 _LINGER_S: Final = 0.05
-# First look again when committed events wait behind an older open transaction; doubles.
-_HELD_BACK_S: Final = 0.001
 _RETRY_S = 1.0
 
 
@@ -109,21 +107,19 @@ class Projector:
 
     async def _follow(self, projection: Projection) -> None:
         woken = self._wakeup.subscribe()
-        held_back_s = _HELD_BACK_S
+        held_back = HeldBack(self._poll_interval)
         while True:
             woken.clear()
             try:
                 read = await step(self._pool, projection, self._batch_size)
                 if read == 0 and await self._held_back(projection.name):
-                    # Whatever holds the horizon back commits without a NOTIFY of its own.
-                    await asyncio.sleep(held_back_s)
-                    held_back_s = min(2 * held_back_s, self._poll_interval)
+                    await held_back.pause()
                     continue
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("projection_error", projection=projection.name, error=str(error))
                 await asyncio.sleep(_RETRY_S)
                 continue
-            held_back_s = _HELD_BACK_S
+            held_back.reset()
             if 0 < read < self._batch_size:
                 await asyncio.sleep(_LINGER_S)  # gather more per transaction while busy
             if read < self._batch_size:

@@ -28,7 +28,7 @@ from infra.postgres.event_store import (
     StoredEvent,
     read_after_follower,
 )
-from infra.postgres.notify import Wakeup, wait
+from infra.postgres.notify import HeldBack, Wakeup, wait
 from schemas.events import ClientRegistered
 from schemas.revocations import Revocation
 
@@ -42,8 +42,6 @@ _STANDBY_S: Final = 1.0
 _LINGER_PER_EVENT_S: Final = 0.0005
 _MAX_LINGER_S: Final = 0.010
 _RETRY_S: Final = 0.5
-# First look again when committed events wait behind an older open transaction; doubles.
-_HELD_BACK_S: Final = 0.001
 _CLIENT_TTLS: Final = """
 SELECT client_id, registration FROM clients WHERE client_id = ANY($1::text[])
 """
@@ -117,7 +115,7 @@ class Relay:
         log.info("relay_leading")
         self.leading.set()
         aligned = False
-        held_back_s = _HELD_BACK_S
+        held_back = HeldBack(self._poll_interval)
         while not lock_conn.is_closed():
             try:
                 if not aligned:
@@ -131,11 +129,9 @@ class Relay:
                 await asyncio.sleep(_RETRY_S)
                 continue
             if published == 0 and await checkpoints.held_back(lock_conn, RELAY_CHECKPOINT):
-                # Whatever holds the horizon back commits without a NOTIFY of its own.
-                await asyncio.sleep(held_back_s)
-                held_back_s = min(2 * held_back_s, self._poll_interval)
+                await held_back.pause()
                 continue
-            held_back_s = _HELD_BACK_S
+            held_back.reset()
             if 0 < published < self._batch_size:
                 # Events are streaming in: let the next batch gather a few milliseconds'
                 # worth, so one read, publish and checkpoint serve many events.

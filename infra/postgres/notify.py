@@ -15,7 +15,7 @@ from typing import Final
 import asyncpg
 import structlog
 
-__all__ = ["CHANNEL", "Notifier", "Wakeup"]
+__all__ = ["CHANNEL", "HeldBack", "Notifier", "Wakeup"]
 
 CHANNEL: Final = "keyledger_events"
 # Under continuous appends, at most one NOTIFY per interval per process: a wake-up is a
@@ -113,3 +113,22 @@ async def wait(event: asyncio.Event, timeout: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(timeout):
             await event.wait()
+
+
+class HeldBack:
+    """How long a follower waits before looking again while committed events wait behind an
+    older open transaction: it commits without a NOTIFY of its own (DECISIONS.md 5).
+    1 ms first, doubling up to the poll interval; `reset` once the follower reads again."""
+
+    _FIRST_S: Final = 0.001
+
+    def __init__(self, poll_interval: float) -> None:
+        self._ceiling = poll_interval
+        self._next = self._FIRST_S
+
+    async def pause(self) -> None:
+        await asyncio.sleep(self._next)
+        self._next = min(2 * self._next, self._ceiling)
+
+    def reset(self) -> None:
+        self._next = self._FIRST_S
