@@ -13,6 +13,7 @@ import asyncpg
 import msgspec
 
 from infra.postgres import Connection
+from infra.postgres.notify import CHANNEL
 from schemas.canonical import GENESIS_HASH, encode_metadata, event_hash
 from schemas.envelope import Metadata, NewEvent, RecordedEvent
 from schemas.events import decode_event, encode_event, event_type_of
@@ -274,11 +275,12 @@ class EventStore:
                 single = _single_statement(statements, self._bulk)
                 async with self._pool.acquire() as own:
                     if single is not None:
-                        # One statement is atomic by itself: no BEGIN/COMMIT round trips.
+                        # One statement is atomic by itself: no BEGIN/COMMIT round trips,
+                        # and it wakes the followers as it commits.
                         await own.fetch(single[0], *rows.columns, *single[1])
-                    else:
-                        async with own.transaction():
-                            await self._insert(own, rows, statements)
+                        return heads
+                    async with own.transaction():
+                        await self._insert(own, rows, statements)
         except asyncpg.UniqueViolationError as error:
             if error.constraint_name == _STREAM_VERSION_KEY:
                 raise ConcurrencyError(a.stream_id for a in appends) from error
@@ -348,7 +350,11 @@ def _single_statement(
         renumbered = _PLACEHOLDER.sub(partial(_shift, offset=offset), bulk[sql])
         parts.append(f"projected_{index} AS ({renumbered})")
         params.extend(_columns(rows))
-    return f"WITH {', '.join(parts)} SELECT event_id, global_position, tx_id FROM appended", params
+    # The NOTIFY rides in the statement: it is delivered at commit, with no round trip of its
+    # own, at the price of commits queueing on the notification lock (DECISIONS.md 5).
+    woken = f"(SELECT pg_notify('{CHANNEL}', '')) AS woken"
+    select = f"SELECT event_id, global_position, tx_id FROM appended, {woken}"
+    return f"WITH {', '.join(parts)} {select}", params
 
 
 async def read_after(conn: Connection, checkpoint: Checkpoint, limit: int) -> list[StoredEvent]:

@@ -1,8 +1,9 @@
-"""Low-latency wake-ups for log followers over LISTEN/NOTIFY, kept off the append path.
+"""Low-latency wake-ups for log followers over LISTEN/NOTIFY.
 
-A NOTIFY inside the append transaction would serialise every committing append on the
-notification queue lock, so appenders instead poke a Notifier that sends one coalesced
-NOTIFY after their commit. Followers still poll as a fallback for a missed wake-up.
+A group commit carries its own NOTIFY (infra/postgres/event_store.py). Appends inside a
+caller's transaction poke a Notifier instead, which sends one coalesced NOTIFY after their
+commit, so they do not all queue on the notification lock. Followers still poll as a
+fallback for a missed wake-up.
 """
 
 from __future__ import annotations
