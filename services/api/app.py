@@ -18,6 +18,7 @@ from infra.postgres.notify import Notifier
 from infra.postgres.pool import create_request_pool
 from services.api.audit import audit_router
 from services.api.errors import refused_handler
+from services.api.fast_lane import FastLane
 from services.api.health import HealthController
 from services.api.management import management_router
 from services.api.metrics import metrics
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     configure_logging(settings.log_format, settings.log_level)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             metrics,
@@ -114,3 +115,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         after_exception=[_log_exception],
         debug=False,
     )
+    app.asgi_handler = FastLane(app.asgi_handler, [issue_token, introspect_token])
+    return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 
@@ -19,6 +20,7 @@ __all__ = [
     "ErrorBody",
     "error_parts",
     "error_response",
+    "failure_parts",
     "refused_handler",
 ]
 
@@ -66,6 +68,35 @@ def error_parts(refused: Refused) -> tuple[int, bytes, dict[str, str]]:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     body = ErrorBody(error=error, error_description=refused.description, error_code=refused.reason)
     return status, msgspec.json.encode(body), headers
+
+
+# The database cannot be reached now (restarting, failing over, connections dropped, the
+# pool exhausted): nothing was acknowledged, and the same request may succeed in a moment.
+UNAVAILABLE: Final = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+RETRY_AFTER_S: Final = 1
+
+
+def failure_parts(error: Exception) -> tuple[int, bytes, dict[str, str]]:
+    """Status, JSON body and headers for an exception that is not a refusal."""
+    headers = dict(NO_STORE)
+    if isinstance(error, UNAVAILABLE):
+        headers["Retry-After"] = str(RETRY_AFTER_S)
+        body = ErrorBody(
+            error="temporarily_unavailable",
+            error_description="the service is briefly unavailable; retry later",
+            error_code="unavailable",
+        )
+        return 503, msgspec.json.encode(body), headers
+    body = ErrorBody(
+        error="server_error", error_description="internal error", error_code="server_error"
+    )
+    return 500, msgspec.json.encode(body), headers
 
 
 def error_response(refused: Refused) -> Response[bytes]:

@@ -1,9 +1,10 @@
-"""The hot OAuth endpoints as plain ASGI route handlers: form in, JSON out, nothing between.
+"""The hot OAuth endpoints as plain ASGI handlers: form in, JSON out, nothing between.
 
-The token and introspection endpoints take a body and return JSON; they need none of
-Litestar's parameter parsing or response machinery, which would cost more CPU than the
-endpoint's own work. They stay Litestar routes: middleware, exception handling and
-logging apply as everywhere else.
+The token, introspection and revocation endpoints take a body and return JSON; they need
+none of Litestar's parameter parsing, response machinery or middleware, which would cost
+more CPU than the endpoint's own work. They are registered as Litestar routes (one route
+table) but served by services/api/fast_lane.py ahead of the middleware, so each answers
+for itself: the request id, and every failure as an OAuth error (never a bare 500 page).
 """
 
 from __future__ import annotations
@@ -11,18 +12,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, Protocol
 
+import structlog
 from litestar import asgi
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import HTTPResponseStartEvent, HTTPScope, Receive, Scope, Send
 
 from schemas.envelope import ActorKind, Metadata
-from services.api.errors import NO_STORE, error_parts
+from services.api.errors import NO_STORE, error_parts, failure_parts
 from services.api.oauth.params import MAX_BODY
 from services.refusals import Refused
 
 __all__ = ["OAuthRequest", "RawRequest", "json_post_endpoint", "request_metadata"]
 
 _JSON: Final = (b"content-type", b"application/json")
+
+log = structlog.get_logger(__name__)
 
 
 class OAuthRequest(Protocol):
@@ -102,6 +106,11 @@ def json_post_endpoint(path: str | list[str], core: Core, name: str) -> ASGIRout
                 body = await core(RawRequest(scope, receive), authority)
             except Refused as refused:
                 status, body, headers = error_parts(refused)
+            except Exception as error:  # answered, and logged once, here
+                status, body, headers = failure_parts(error)
+                if status == 500:
+                    log.error("unhandled_exception", exc_info=error)
+        headers["X-Request-Id"] = scope.get("state", {}).get("request_id", "")
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
             "status": status,
