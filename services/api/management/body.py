@@ -19,7 +19,7 @@ async def read_body(request: Request[Any, Any, Any], into: type[T], *, optional:
     """The body as `into`; an `optional` body may be empty, meaning every field's default."""
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise Refused("invalid_request", "request body too large")
+        raise Refused("request_too_large", "request body too large")
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if optional and not body.strip():
         body = b"{}"

@@ -23,6 +23,9 @@ from services.refusals import Refused
 __all__ = ["OAuthRequest", "RawRequest", "json_post_endpoint", "request_metadata"]
 
 _JSON: Final = (b"content-type", b"application/json")
+_USE_POST: Final = (
+    b'{"error":"invalid_request","error_description":"use POST","error_code":"method_not_allowed"}'
+)
 
 
 class OAuthRequest(Protocol):
@@ -78,7 +81,7 @@ class RawRequest:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY:
-                raise Refused("invalid_request", "request body too large")
+                raise Refused("request_too_large", "request body too large")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -94,7 +97,7 @@ def json_post_endpoint(path: str | list[str], core: Core, name: str) -> ASGIRout
     async def endpoint(scope: HTTPScope, receive: Receive, send: Send) -> None:
         status, headers = 200, dict(NO_STORE)
         if scope["method"] != "POST":
-            status, body = 405, b'{"error":"invalid_request","error_description":"use POST"}'
+            status, body = 405, _USE_POST
             headers["Allow"] = "POST"
         else:
             authority = scope["litestar_app"].state.authority

@@ -41,7 +41,7 @@ async def read_params(request: OAuthRequest) -> dict[str, str]:
     refuse_secrets_in_query(request.scope.get("query_string", b""))
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise Refused("invalid_request", "request body too large")
+        raise Refused("request_too_large", "request body too large")
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type == "application/json":
         params = _json_params(body)
