@@ -28,6 +28,7 @@ from services.authority import open_authority
 from services.clients import ClientRegistration, register_client
 from services.users import create_user
 from tests.conftest import create_database, drop_database
+
 # The in-process app and its helpers, as the end-to-end tests have them.
 from tests.e2e.conftest import (  # noqa: F401
     api,
@@ -70,9 +71,7 @@ class Credentials:
 
 
 @pytest.fixture(scope="session")
-async def hostile_settings(
-    postgres_admin_url: str, settings: Settings
-) -> AsyncIterator[Settings]:
+async def hostile_settings(postgres_admin_url: str, settings: Settings) -> AsyncIterator[Settings]:
     url = await create_database(postgres_admin_url)
     run = uuid.uuid4().hex[:10]
     own = msgspec.structs.replace(

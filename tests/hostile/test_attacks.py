@@ -111,7 +111,9 @@ async def test_invalid_utf8_in_forms_json_and_query_strings_is_refused_not_a_500
     assert page.status_code == 400 and "location" not in page.headers
     account = await api.get("/account?lang=%ff&done=%c3%28")
     assert account.status_code == 200
-    login = await api.post("/oauth/authorize/login", content=b"request=\xff&csrf=\xfe", headers=FORM)
+    login = await api.post(
+        "/oauth/authorize/login", content=b"request=\xff&csrf=\xfe", headers=FORM
+    )
     assert login.status_code == 400 and login.headers["content-type"].startswith("text/html")
     async with httpx.AsyncClient(base_url=hostile_server) as web:
         headers = {"Authorization": f"Bearer {credentials.admin_token}", **JSON}

@@ -58,8 +58,10 @@ def _parts(node: ast.AST) -> list[str]:
     """The snake_case words of the names an operand is made of."""
     words: list[str] = []
     for child in ast.walk(node):
-        name = child.id if isinstance(child, ast.Name) else (
-            child.attr if isinstance(child, ast.Attribute) else None
+        name = (
+            child.id
+            if isinstance(child, ast.Name)
+            else (child.attr if isinstance(child, ast.Attribute) else None)
         )
         if isinstance(child, ast.Subscript) and isinstance(child.slice, ast.Constant):
             name = str(child.slice.value)
@@ -174,7 +176,7 @@ VERIFIERS: Final = {
 }
 
 
-@pytest.mark.parametrize(("where", "call"), VERIFIERS.items(), ids=lambda v: str(v))
+@pytest.mark.parametrize(("where", "call"), VERIFIERS.items(), ids=str)
 def test_each_secret_check_uses_a_constant_time_comparison(
     where: tuple[str, str], call: str
 ) -> None:

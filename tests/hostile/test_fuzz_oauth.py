@@ -110,37 +110,36 @@ async def _issued(pool: asyncpg.Pool, client_id: str) -> int:
     return count
 
 
+_HOSTILE_REQUESTS = st.fixed_dictionaries({
+    "path": st.sampled_from(["/oauth/token", "/oauth/introspect", "/oauth/token/introspect",
+                             "/oauth/revoke"]),
+    "body": _BYTES,
+    "content_type": _CONTENT_TYPES,
+    "query": _QUERIES,
+    "authorization": st.sampled_from(["none", "valid", "wrong", "garbage", "not utf-8",
+                                      "no colon", "bearer", "empty"]),
+    "otp": st.one_of(st.none(), st.text(alphabet="0123456789x", max_size=8)),
+})  # fmt: skip
+
+
 @_SETTINGS
-@given(
-    path=st.sampled_from(["/oauth/token", "/oauth/introspect", "/oauth/token/introspect",
-                          "/oauth/revoke"]),
-    body=_BYTES,
-    content_type=_CONTENT_TYPES,
-    query=_QUERIES,
-    authorization=st.sampled_from(["none", "valid", "wrong", "garbage", "not utf-8",
-                                   "no colon", "bearer", "empty"]),
-    otp=st.one_of(st.none(), st.text(alphabet="0123456789x", max_size=8)),
-)  # fmt: skip
+@given(hostile=_HOSTILE_REQUESTS)
 async def test_token_introspect_and_revoke_survive_hostile_bytes_and_issue_nothing_unearned(
     api: AsyncTestClient[Litestar],
     fuzz_client: tuple[str, str],
     pool: asyncpg.Pool,
-    path: str,
-    body: bytes,
-    content_type: str | None,
-    query: bytes,
-    authorization: str,
-    otp: str | None,
+    hostile: dict[str, Any],
 ) -> None:
+    path, body, authorization = hostile["path"], hostile["body"], hostile["authorization"]
     headers: dict[str, str] = {}
-    if content_type is not None:
-        headers["content-type"] = content_type
+    if hostile["content_type"] is not None:
+        headers["content-type"] = hostile["content_type"]
     credential = _authorization(authorization, fuzz_client)
     if credential is not None:
         headers["authorization"] = credential
-    if otp is not None:
-        headers["x-otp-code"] = otp
-    url = path + ("?" + query.decode("ascii") if query else "")
+    if hostile["otp"] is not None:
+        headers["x-otp-code"] = hostile["otp"]
+    url = path + ("?" + hostile["query"].decode("ascii") if hostile["query"] else "")
     before = await _issued(pool, fuzz_client[0])
     answer = await api.post(url, content=body, headers=headers)
     assert_well_formed(path, answer.status_code, answer.headers, answer.content)
@@ -173,18 +172,19 @@ async def code_client_id(make_client: Any) -> str:
 @_SETTINGS
 @given(
     params=st.dictionaries(st.sampled_from(_AUTHORIZE_NAMES), _AUTHORIZE_VALUES, max_size=9),
-    valid_base=st.booleans(),
-    method=st.sampled_from(["GET", "POST"]),
-    raw_query=st.one_of(st.none(), _QUERIES),
+    shape=st.tuples(
+        st.booleans(),  # on top of a valid request
+        st.sampled_from(["GET", "POST"]),
+        st.one_of(st.none(), _QUERIES),  # raw bytes appended to the query
+    ),
 )
 async def test_authorization_endpoint_survives_hostile_requests_and_redirects_only_home(
     api: AsyncTestClient[Litestar],
     code_client_id: str,
     params: dict[str, str],
-    valid_base: bool,
-    method: str,
-    raw_query: bytes | None,
+    shape: tuple[bool, str, bytes | None],
 ) -> None:
+    valid_base, method, raw_query = shape
     if valid_base:  # mostly valid, so the checks past the client's are reached too
         params = {"response_type": "code", "client_id": code_client_id, "redirect_uri": REDIRECT,
                   "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",

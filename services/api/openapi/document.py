@@ -81,9 +81,7 @@ class _Schemas:
             if spec.query is not None:
                 types.append(spec.query)
         self._types = list(dict.fromkeys(types))
-        generated, self.components = msgspec.json.schema_components(
-            self._types, ref_template=_REF
-        )
+        generated, self.components = msgspec.json.schema_components(self._types, ref_template=_REF)
         self._schemas = dict(zip(self._types, generated, strict=True))
 
     def of(self, kind: Any) -> dict[str, Any]:

@@ -115,15 +115,11 @@ _NO_CONTENT: Final = Answer("done")
 
 
 def _manage(summary: str, body: type | None = None, *, optional: bool = False) -> Operation:
-    return Operation(
-        summary, _ADMIN, body=body, body_required=not optional, errors=_MANAGE_ERRORS
-    )
+    return Operation(summary, _ADMIN, body=body, body_required=not optional, errors=_MANAGE_ERRORS)
 
 
 def _member(summary: str, body: type | None = None, *, optional: bool = False) -> Operation:
-    return Operation(
-        summary, _MEMBER, body=body, body_required=not optional, errors=_MANAGE_ERRORS
-    )
+    return Operation(summary, _MEMBER, body=body, body_required=not optional, errors=_MANAGE_ERRORS)
 
 
 def _page(summary: str, body: type | None, errors: tuple[int, ...], **kw: Any) -> Operation:
@@ -195,21 +191,21 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ("post", "/oauth/userinfo"): _USERINFO,
     ("get", "/oauth/authorize"): _page(
         "Authorization endpoint (RFC 6749 4.1.1): login or consent page, or a redirect",
-        None, _AUTHORIZE_ERRORS, query=AuthorizationParameters,
-    ),  # fmt: skip
+        None,
+        _AUTHORIZE_ERRORS,
+        query=AuthorizationParameters,
+    ),
     ("post", "/oauth/authorize"): _page(
         "Authorization endpoint, parameters as a form body",
-        AuthorizationParameters, (*_AUTHORIZE_ERRORS, 413),
-    ),  # fmt: skip
-    ("post", "/oauth/authorize/login"): _page(
-        "The login form", LoginForm, (400, 403, 413, 429)
+        AuthorizationParameters,
+        (*_AUTHORIZE_ERRORS, 413),
     ),
-    ("post", "/oauth/authorize/consent"): _page(
-        "The consent form", ConsentForm, (400, 403, 413)
-    ),
+    ("post", "/oauth/authorize/login"): _page("The login form", LoginForm, (400, 403, 413, 429)),
+    ("post", "/oauth/authorize/consent"): _page("The consent form", ConsentForm, (400, 403, 413)),
     ("get", "/account"): _page("The account page", None, (), query=AccountQuery),
-    ("post", "/account"): _page("Sign in to the account page", AccountSignInForm,
-                                (400, 403, 413, 429)),  # fmt: skip
+    ("post", "/account"): _page(
+        "Sign in to the account page", AccountSignInForm, (400, 403, 413, 429)
+    ),
     ("post", "/account/disconnect"): _page(
         "Withdraw consent to one application", DisconnectForm, (403, 404, 413)
     ),
