@@ -93,7 +93,7 @@ async def fuzz_client(make_client: Any) -> tuple[str, str]:
 
 
 _SETTINGS = settings(
-    max_examples=200,
+    max_examples=120,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
