@@ -14,6 +14,9 @@ serve: ## start the service on embedded Postgres and NATS
 test: ## run the default test suite (embedded servers)
 	pytest
 
+fuzz: ## hostile input, larger: schemathesis over every operation, 150 examples each (~7 min)
+	pytest -m slow tests/hostile
+
 test-external: ## run integration tests against the servers named by KEYLEDGER_*_URL
 	pytest tests/integration tests/e2e
 
@@ -57,4 +60,4 @@ migrate: ## apply database migrations
 clean: ## remove caches
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build *.egg-info
 
-.PHONY: help install serve test test-external lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys schema migrate clean
+.PHONY: help install serve test fuzz test-external lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys schema migrate clean

@@ -8,6 +8,7 @@ __all__ = ["Reason", "Refused"]
 
 Reason = Literal[
     "invalid_request",
+    "request_too_large",
     "invalid_client",
     "invalid_redirect_uri",
     "invalid_grant",

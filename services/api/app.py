@@ -17,7 +17,7 @@ from infra.nats_bus import EventBus
 from infra.postgres.notify import Notifier
 from infra.postgres.pool import create_request_pool
 from services.api.audit import audit_router
-from services.api.errors import refused_handler
+from services.api.errors import http_exception_handler, refused_handler
 from services.api.fast_lane import FastLane
 from services.api.health import HealthController
 from services.api.management import management_router
@@ -25,9 +25,11 @@ from services.api.metrics import metrics
 from services.api.oauth.consents import withdraw_consent
 from services.api.oauth.introspection import introspect_token
 from services.api.oauth.metadata import jwks, openid_configuration, server_metadata
+from services.api.oauth.params import MAX_BODY
 from services.api.oauth.revocation import revoke_by_id, revoke_token
 from services.api.oauth.token import issue_token
 from services.api.oauth.userinfo import userinfo, userinfo_post
+from services.api.openapi import openapi_config
 from services.api.pages.account import account, account_sign_in, disconnect, sign_out
 from services.api.pages.authorize import authorize, consent, sign_in_page
 from services.api.request_id import RequestIdMiddleware
@@ -106,7 +108,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             workspace_router(),
             current_api_key,
         ],
-        exception_handlers={Refused: refused_handler},
+        exception_handlers={Refused: refused_handler, HTTPException: http_exception_handler},
+        # Bodies are refused while they stream in, not after 10 MB were read.
+        request_max_body_size=MAX_BODY,
+        openapi_config=openapi_config(),
         lifespan=[lifespan],
         state=State({}),
         middleware=[RequestIdMiddleware],

@@ -11,6 +11,7 @@ from typing import Any, Final
 import asyncpg
 import msgspec
 from litestar import Request, Response
+from litestar.exceptions import HTTPException
 
 from services.refusals import Reason, Refused
 
@@ -21,11 +22,13 @@ __all__ = [
     "error_parts",
     "error_response",
     "failure_parts",
+    "http_exception_handler",
     "refused_handler",
 ]
 
 TRANSLATION: Final[dict[Reason, tuple[str, int]]] = {
     "invalid_request": ("invalid_request", 400),
+    "request_too_large": ("invalid_request", 413),
     "invalid_client": ("invalid_client", 401),
     "invalid_redirect_uri": ("invalid_request", 400),
     "invalid_grant": ("invalid_grant", 400),
@@ -44,6 +47,15 @@ TRANSLATION: Final[dict[Reason, tuple[str, int]]] = {
     "insufficient_scope": ("insufficient_scope", 403),
     "not_found": ("not_found", 404),
     "conflict": ("conflict", 409),
+}
+
+# What Litestar itself refuses (routing, body size, parameter types), in the same shape:
+# status -> (RFC `error`, `error_code`). Statuses not named are `invalid_request`.
+_HTTP_ERRORS: Final[dict[int, tuple[str, str]]] = {
+    404: ("not_found", "not_found"),
+    405: ("invalid_request", "method_not_allowed"),
+    413: ("invalid_request", "request_too_large"),
+    503: ("temporarily_unavailable", "temporarily_unavailable"),
 }
 
 # RFC 6749 5.1 / 5.2: token responses must not be cached.
@@ -107,3 +119,25 @@ def error_response(refused: Refused) -> Response[bytes]:
 def refused_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, Refused)
     return error_response(exc)
+
+
+def http_exception_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Litestar's own refusals (no route, wrong method, body too large, a query parameter of
+    the wrong type) in the error shape of every other answer; other server errors say
+    nothing more than that."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status >= 500:
+        error, code = _HTTP_ERRORS.get(status, ("server_error", "server_error"))
+        description = "the server could not answer; retry later"
+    else:
+        error, code = _HTTP_ERRORS.get(status, ("invalid_request", "invalid_request"))
+        description = exc.detail or error
+    body = ErrorBody(error=error, error_description=description, error_code=code)
+    headers = {**NO_STORE, **(exc.headers or {})}
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )

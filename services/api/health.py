@@ -23,7 +23,6 @@ class Readiness(msgspec.Struct, frozen=True):
 
 class HealthController(Controller):
     path = "/"
-    include_in_schema = False
 
     @get("/healthz")
     async def healthz(self) -> dict[str, str]:

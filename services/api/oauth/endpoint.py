@@ -25,8 +25,13 @@ from services.refusals import Refused
 __all__ = ["OAuthRequest", "RawRequest", "json_post_endpoint", "request_metadata"]
 
 _JSON: Final = (b"content-type", b"application/json")
+_USE_POST: Final = (
+    b'{"error":"invalid_request","error_description":"use POST","error_code":"method_not_allowed"}'
+)
 
 log = structlog.get_logger(__name__)
+
+_DRAIN_LIMIT: Final = 1024 * 1024
 
 
 class OAuthRequest(Protocol):
@@ -82,11 +87,22 @@ class RawRequest:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY:
-                raise Refused("invalid_request", "request body too large")
+                await self._discard(size, message.get("more_body", False))
+                raise Refused("request_too_large", "request body too large")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+    async def _discard(self, size: int, more: bool) -> None:
+        """Read and drop a modest overshoot, so that a client still sending gets to read the
+        413; past `_DRAIN_LIMIT` the connection is closed on it instead."""
+        while more and size <= _DRAIN_LIMIT:
+            message = await self._receive()
+            if message["type"] != "http.request":
+                return
+            size += len(message.get("body", b""))
+            more = message.get("more_body", False)
 
 
 Core = Callable[[OAuthRequest, Any], Awaitable[bytes]]
@@ -98,7 +114,7 @@ def json_post_endpoint(path: str | list[str], core: Core, name: str) -> ASGIRout
     async def endpoint(scope: HTTPScope, receive: Receive, send: Send) -> None:
         status, headers = 200, dict(NO_STORE)
         if scope["method"] != "POST":
-            status, body = 405, b'{"error":"invalid_request","error_description":"use POST"}'
+            status, body = 405, _USE_POST
             headers["Allow"] = "POST"
         else:
             authority = scope["litestar_app"].state.authority
