@@ -34,6 +34,7 @@ from schemas.events import (
     MemberInvited,
     MemberRemoved,
     MemberRoleChanged,
+    RateLimitExceeded,
     RefreshTokenIssued,
     RefreshTokenReuseDetected,
     RefreshTokenRotated,
@@ -145,6 +146,8 @@ def resource_of(event: Event) -> str | None:
             return f"api_key:{key_id}"
         case TokenRequestRefused(endpoint=endpoint, grant_type=grant_type):
             return f"{endpoint}:{grant_type}" if grant_type else endpoint
+        case RateLimitExceeded(limit=limit):
+            return f"rate_limit:{limit}"
         case AuditTrailRead(query=query):
             return f"audit:{query}"
         case AuditTrailPruned():
@@ -219,6 +222,8 @@ def outcome_of(event: Event) -> tuple[str, str | None]:
             return "failure", "refresh_token_reuse"
         case TokenRequestRefused(error=error):
             return "failure", error
+        case RateLimitExceeded():
+            return "failure", "too_many_requests"
         case _:
             return "success", None
 

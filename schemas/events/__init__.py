@@ -26,6 +26,7 @@ from schemas.events.client import (
 )
 from schemas.events.consent import ConsentEvent, ConsentGranted, ConsentWithdrawn
 from schemas.events.login import LoginEvent, LoginRefused, LoginSucceeded
+from schemas.events.rate_limit import RateLimitEvent, RateLimitExceeded
 from schemas.events.refusal import RefusalEvent, TokenRequestRefused
 from schemas.events.signing_key import (
     SigningKeyActivated,
@@ -96,6 +97,7 @@ __all__ = [
     "MemberRemoved",
     "MemberRoleChanged",
     "PasswordHash",
+    "RateLimitExceeded",
     "RefreshTokenIssued",
     "RefreshTokenReuseDetected",
     "RefreshTokenRotated",
@@ -129,6 +131,7 @@ Event = (
     | TokenFamilyEvent
     | SigningKeyEvent
     | RefusalEvent
+    | RateLimitEvent
     | WorkspaceEvent
     | AuditEvent
 )
