@@ -22,6 +22,7 @@ from projections import INLINE_BULK, inline_statements
 from services.clients import ClientDirectory
 from services.introspection import TokenLookup
 from services.keys import KeyRing, ensure_keys, load_keys
+from services.rate_limits import RateLimits
 
 __all__ = ["Authority", "open_authority", "open_sealer"]
 
@@ -41,6 +42,7 @@ class Authority:
     sealer: Sealer
     csrf_key: bytes
     keys: KeyRing
+    limits: RateLimits
 
     @property
     def issuer(self) -> str:
@@ -71,15 +73,17 @@ async def open_authority(
         pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=on_commit, urgent=REVOKING
     )
     await ensure_keys(pool, store, sealer)
+    group = GroupCommit(store)
     return Authority(
         settings=settings,
         pool=pool,
         store=store,
-        group=GroupCommit(store),
+        group=group,
         clients=ClientDirectory(pool),
         tokens=TokenLookup(pool),
         hasher=SecretHasher(derive_key(master, "client-secret-digest")),
         sealer=sealer,
         csrf_key=derive_key(master, "csrf"),
         keys=await load_keys(pool, sealer),
+        limits=RateLimits(settings, group),
     )

@@ -125,6 +125,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "KEYLEDGER_DATA_DIR": resolved.data_dir,
         "KEYLEDGER_HOST": resolved.host,
         "KEYLEDGER_PORT": str(resolved.port),
+        # Each worker enforces its share of the rate limits (DECISIONS 19).
+        "KEYLEDGER_WORKERS": str(resolved.workers),
     }
     os.environ.update(env)
     # The relay and projector follow the log asynchronously: under load they yield the CPU

@@ -16,6 +16,7 @@ Reason = Literal[
     "pkce_mismatch",
     "invalid_credentials",
     "too_many_attempts",
+    "too_many_requests",
     "password_expired",
     "otp_required",
     "invalid_scope",

@@ -36,6 +36,9 @@ TRANSLATION: Final[dict[Reason, tuple[str, int]]] = {
     "pkce_mismatch": ("invalid_grant", 400),
     "invalid_credentials": ("invalid_grant", 401),
     "too_many_attempts": ("invalid_grant", 429),
+    # A rate limit: RFC 6749 names no token-endpoint code for it; this is the registered code
+    # that says "try again later" (RFC 6749 4.1.2.1). Retry-After says when.
+    "too_many_requests": ("temporarily_unavailable", 429),
     "password_expired": ("invalid_grant", 401),
     "otp_required": ("invalid_grant", 401),
     "invalid_scope": ("invalid_scope", 400),
