@@ -169,6 +169,13 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-
 @pytest.fixture(scope="module")
 async def app(settings: Settings) -> AsyncIterator[Litestar]:
     """The app, running in the tests' own event loop (the `api` client runs it in a thread)."""
+    async with running_app(settings) as application:
+        yield application
+
+
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[Litestar]:
+    """An app with these settings, its lifespan entered in the tests' own event loop."""
     application = create_app(settings)
     started, stop = asyncio.Event(), asyncio.Event()
 
@@ -184,9 +191,11 @@ async def app(settings: Settings) -> AsyncIterator[Litestar]:
     ready.cancel()
     if task.done():
         task.result()  # startup failed: raise why
-    yield application
-    stop.set()
-    await task
+    try:
+        yield application
+    finally:
+        stop.set()
+        await task
 
 
 @pytest.fixture
