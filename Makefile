@@ -50,6 +50,9 @@ bench-audit: ## audit trail at 1M events: rebuild, trail and point-in-time queri
 bench-api-keys: ## latency an API key adds (GET /api-keys/current vs /healthz, p50/p99), req/s
 	$(PY) -m tests.bench.bench_api_keys
 
+bench-rate-limit: ## microseconds a rate-limit check costs a request (in process, no server)
+	$(PY) -m tests.bench.bench_rate_limit
+
 schema: ## regenerate the published events and revocations JSON Schema snapshots
 	keyledger schema events > tests/fixtures/events.schema.json
 	keyledger schema revocations > tests/fixtures/revocations.schema.json
@@ -60,4 +63,4 @@ migrate: ## apply database migrations
 clean: ## remove caches
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build *.egg-info
 
-.PHONY: help install serve test fuzz test-external lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys schema migrate clean
+.PHONY: help install serve test fuzz test-external lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys bench-rate-limit schema migrate clean
