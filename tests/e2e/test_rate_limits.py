@@ -289,3 +289,10 @@ async def test_a_heavy_client_under_the_default_limits_is_never_refused(
             )
         )
     assert {answer.status_code for answer in [*issued, *introspected]} == {200}
+
+
+def test_a_limit_of_zero_per_second_is_off(settings: Settings) -> None:
+    off = msgspec.structs.replace(settings, rate_limit_login_per_s=0.0)
+    limits = RateLimits(off, group=None)  # type: ignore[arg-type]  # nothing is refused
+    assert all(limits.take("login", "192.0.2.20") is None for _ in range(1_000))
+    assert any(limits.take("page", "192.0.2.20") is not None for _ in range(1_000))
