@@ -1,4 +1,4 @@
-"""Rate limits: GCRA per key, and at most one report per key and window (DECISIONS 19).
+"""Rate limits: GCRA per key, and at most one report per key and window (DECISIONS 20).
 
 GCRA (the generic cell rate algorithm, ITU-T I.371, the "leaky bucket as a meter") keeps one
 number per key: the theoretical arrival time (TAT) of its next request. A request conforms

@@ -56,7 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Days audit_trail rows are kept before `keyledger audit prune` may drop them; unset:
     # kept forever. The log itself is never pruned, so a rebuild brings the rows back.
     audit_retention_days: int | None = None
-    # Rate limits (DECISIONS 19): requests per second and burst, for the whole of one API
+    # Rate limits (DECISIONS 20): requests per second and burst, for the whole of one API
     # replica (each of its workers enforces its share). 0 per second turns a limit off.
     # Per authenticated client, and per source address, at the token, introspection and
     # revocation endpoints: far above what one service client sends.

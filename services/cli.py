@@ -125,7 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "KEYLEDGER_DATA_DIR": resolved.data_dir,
         "KEYLEDGER_HOST": resolved.host,
         "KEYLEDGER_PORT": str(resolved.port),
-        # Each worker enforces its share of the rate limits (DECISIONS 19).
+        # Each worker enforces its share of the rate limits (DECISIONS 20).
         "KEYLEDGER_WORKERS": str(resolved.workers),
     }
     os.environ.update(env)

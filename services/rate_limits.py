@@ -3,7 +3,7 @@
 Each API worker holds its own limiters in memory (no round trip on the hot path) and enforces
 its share of each configured limit: the replica's limit divided by its workers. A refusal is
 recorded as a `rate_limit_exceeded` event only when it opens a window for its key
-(domain/rate_limit.py); the others are counted into the key's next event (DECISIONS 19).
+(domain/rate_limit.py); the others are counted into the key's next event (DECISIONS 20).
 """
 
 from __future__ import annotations

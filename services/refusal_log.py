@@ -4,7 +4,7 @@ A wrong client secret, an invalid code, a PKCE mismatch or a dead refresh token 
 investigator looks for after an incident, so each is appended, group-committed, before the
 error is answered; so is a client asking for more scope than it may hold (`invalid_scope`).
 Malformed requests are not: they say nothing about an account. Failed client
-authentications past their rate limit are counted into one event instead (DECISIONS 19).
+authentications past their rate limit are counted into one event instead (DECISIONS 20).
 """
 
 from __future__ import annotations

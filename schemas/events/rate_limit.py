@@ -1,4 +1,4 @@
-"""Events of `rate_limit` streams: a caller went over a rate limit (DECISIONS 19).
+"""Events of `rate_limit` streams: a caller went over a rate limit (DECISIONS 20).
 
 One event per key, window and API process: the first refused request of a window is
 recorded, later ones are only counted, and the count travels in the key's next event. A flood

@@ -4,7 +4,7 @@ Methods: client_secret_basic, client_secret_post, and none for public clients (w
 A failed authentication is recorded as an event (services/refusal_log.py) before it is
 answered: a wrong secret, an unknown client, a suspended or banned one.
 
-Rate limits (DECISIONS 19): every request counts against its source address, an authenticated
+Rate limits (DECISIONS 20): every request counts against its source address, an authenticated
 confidential client against its own limit, and a failed authentication against the address's
 failure limit, past which failures are answered 429 and counted instead of each appended.
 """

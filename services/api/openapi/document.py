@@ -31,7 +31,7 @@ _STATUS_TEXT: Final = {
     404: "nothing of that id the caller may see",
     409: "the change does not apply in the current state",
     413: "the request body is over 64 KiB",
-    429: "too many attempts; retry after `Retry-After` seconds",
+    429: "too many failed sign-ins, or over a rate limit; retry after `Retry-After` seconds",
     503: "temporarily unavailable",
 }
 

@@ -146,11 +146,11 @@ _INTROSPECT: Final = Operation(
     body=IntrospectionRequest,
     media=_OAUTH_BODY,
     answers={200: Answer("what the token is; `active: false` for anything else", Introspection)},
-    errors=(400, 401, 413),
+    errors=(400, 401, 413, 429),
     raw=True,
 )
 _USERINFO: Final = Operation("OpenID Connect UserInfo", _bearer("openid"), errors=(401, 403))
-_AUTHORIZE_ERRORS: Final = (400,)
+_AUTHORIZE_ERRORS: Final = (400, 429)
 
 OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ("get", "/healthz"): Operation("Liveness"),
@@ -170,13 +170,13 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         body=RevocationRequest,
         media=_OAUTH_BODY,
         answers={200: Answer("revoked, or nothing of this client's to revoke (RFC 7009 2.2)")},
-        errors=(400, 401, 413),
+        errors=(400, 401, 413, 429),
     ),
     ("delete", "/oauth/token/{token_id}"): Operation(
         "Revoke a token or token family of the client by its jti or family id",
         _CLIENT_BASIC,
         answers={204: _NO_CONTENT},
-        errors=(400, 401, 404),
+        errors=(400, 401, 404, 429),
     ),
     ("delete", "/oauth/consents/{client_id}"): Operation(
         "The user withdraws their consent to the client holding the token",
@@ -201,15 +201,17 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         (*_AUTHORIZE_ERRORS, 413),
     ),
     ("post", "/oauth/authorize/login"): _page("The login form", LoginForm, (400, 403, 413, 429)),
-    ("post", "/oauth/authorize/consent"): _page("The consent form", ConsentForm, (400, 403, 413)),
-    ("get", "/account"): _page("The account page", None, (), query=AccountQuery),
+    ("post", "/oauth/authorize/consent"): _page(
+        "The consent form", ConsentForm, (400, 403, 413, 429)
+    ),
+    ("get", "/account"): _page("The account page", None, (429,), query=AccountQuery),
     ("post", "/account"): _page(
         "Sign in to the account page", AccountSignInForm, (400, 403, 413, 429)
     ),
     ("post", "/account/disconnect"): _page(
-        "Withdraw consent to one application", DisconnectForm, (403, 404, 413)
+        "Withdraw consent to one application", DisconnectForm, (403, 404, 413, 429)
     ),
-    ("post", "/account/sign-out"): _page("Sign out", SignOutForm, (403, 413)),
+    ("post", "/account/sign-out"): _page("Sign out", SignOutForm, (403, 413, 429)),
     ("get", "/manage/clients"): _manage("List clients"),
     ("post", "/manage/clients"): _manage("Register a client", ClientRegistrationRequest),
     ("get", "/manage/clients/{client_id}"): _manage("A client's configuration and status"),
