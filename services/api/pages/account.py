@@ -51,8 +51,8 @@ from services.api.pages.signed import (
 from services.api.pages.templates import AppView, account_page, account_sign_in_page
 from services.api.rate_limits import form_limit, page_limit
 from services.authority import Authority
-from services.authorization import withdraw_consent
 from services.commands import utcnow
+from services.consents import withdraw_consent
 from services.users import sign_in
 
 __all__ = ["ACCOUNT_PATH", "account", "account_sign_in", "disconnect", "sign_out"]

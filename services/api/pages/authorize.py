@@ -56,7 +56,6 @@ from services.authorization import (
     SignedIn,
     active_client,
     approve,
-    consented,
     deny,
     issue_code,
     needs_login,
@@ -66,6 +65,7 @@ from services.authorization import (
 )
 from services.clients import ClientRecord
 from services.commands import utcnow
+from services.consents import consented
 from services.users import SignIn, sign_in
 
 __all__ = ["active_session", "authorize", "consent", "sign_in_page"]
