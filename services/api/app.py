@@ -15,6 +15,7 @@ from infra.config import Settings, load_settings
 from infra.logging import configure_logging
 from infra.nats_bus import EventBus
 from infra.postgres.notify import Notifier
+from infra.postgres.outage import OUTAGE_ERRORS, is_outage
 from infra.postgres.pool import create_request_pool
 from services.api.audit import audit_router
 from services.api.errors import refused_handler
@@ -27,6 +28,7 @@ from services.api.oauth.metadata import jwks, openid_configuration, server_metad
 from services.api.oauth.revocation import revoke_by_id, revoke_token
 from services.api.oauth.token import issue_token
 from services.api.oauth.userinfo import userinfo, userinfo_post
+from services.api.outage import outage_handler
 from services.api.pages.account import account, account_sign_in, disconnect, sign_out
 from services.api.pages.authorize import authorize, consent, sign_in_page
 from services.api.request_id import RequestIdMiddleware
@@ -40,8 +42,8 @@ log = structlog.get_logger(__name__)
 
 
 async def _log_exception(exception: BaseException, _scope: object) -> None:
-    if isinstance(exception, Refused | HTTPException):
-        return  # an answer to the caller, not a fault
+    if isinstance(exception, Refused | HTTPException) or is_outage(exception):
+        return  # an answer to the caller, not a fault (an outage is logged as such)
     log.error("unhandled_exception", exc_info=exception)
 
 
@@ -105,7 +107,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             workspace_router(),
             current_api_key,
         ],
-        exception_handlers={Refused: refused_handler},
+        exception_handlers={
+            Refused: refused_handler,
+            **dict.fromkeys(OUTAGE_ERRORS, outage_handler),
+        },
         lifespan=[lifespan],
         state=State({}),
         middleware=[RequestIdMiddleware],
