@@ -71,7 +71,7 @@ class Supervised:
                 return
             if time.monotonic() - started >= _HEALTHY_S:
                 delay = _FIRST_DELAY_S
-            log.warning("process_exited", process=self._name, code=code, restart_in_s=delay)
+            log.warning("process_exited", process=self._name, exit_status=code, restart_in_s=delay)
             if self._stopping.wait(delay):
                 return
             with self._lock:
