@@ -34,6 +34,11 @@ def is_outage(error: BaseException) -> bool:
     """Whether `error` says the database is unreachable for now, rather than a fault."""
     if isinstance(error, (OSError, *_SERVER_GONE)):
         return True
-    # The driver's own complaint about a connection the server has closed under it; its
-    # other InterfaceErrors are misuse (a bug), not an outage.
-    return isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error)
+    if not isinstance(error, asyncpg.InterfaceError):
+        return False
+    # The driver's complaints about a connection the server closed under it: used again
+    # ("connection is closed"), or, pooled, handed back by the pool as it died ("released
+    # back to the pool") while the error that killed it is being handled (a rollback on
+    # the way out). Its other InterfaceErrors are misuse, a bug, not an outage.
+    context = error.__context__
+    return "connection is closed" in str(error) or (context is not None and is_outage(context))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +27,8 @@ from services.authority import Authority, open_authority
 from services.clients import ClientRegistration, register_client
 from services.servers import prepare_database
 from tests.conftest import TEST_MASTER_KEY
-from tests.faults.processes import Deployment
-from tests.faults.servers import OwnedPostgres
+from tests.faults.processes import Deployment, OwnedProcess, serve
+from tests.faults.servers import OwnedPostgres, free_port
 
 _REPORTS = pytest.StashKey[list["FaultReport"]]()
 
@@ -184,10 +184,11 @@ def pytest_terminal_summary(
             terminalreporter.write_line(report.line())
 
 
-@dataclass(frozen=True)
+@dataclass
 class Rig:
     """Everything a fault test works with: the servers it owns, its deployment on them,
-    its own view of the log and the stream, the load's client, and its report."""
+    its own view of the log and the stream, the load's client, its report, and the keyledger
+    processes it starts (all stopped at the end, their logs shown if the test failed)."""
 
     postgres: OwnedPostgres
     nats: EmbeddedNats
@@ -197,10 +198,33 @@ class Rig:
     authority: Authority
     client: LoadClient
     report: FaultReport
+    processes: list[OwnedProcess] = field(default_factory=list)
+
+    def serve(
+        self, *, workers: int = 1, name: str = "serve", port: int | None = None
+    ) -> OwnedProcess:
+        """`keyledger serve` on the deployment, started (on a fresh port unless given)."""
+        process = serve(self.deployment, port or free_port(), workers=workers, name=name)
+        self.processes.append(process)
+        return process.start()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_OUTCOME] = report.outcome  # the rig shows the logs unless it passed
+    return report
+
+
+_OUTCOME = pytest.StashKey[str]()
 
 
 @pytest.fixture
 def rig(
+    request: pytest.FixtureRequest,
     *,
     owned_postgres: OwnedPostgres,
     owned_nats: EmbeddedNats,
@@ -210,7 +234,13 @@ def rig(
     authority: Authority,
     load_client: LoadClient,
     fault_report: FaultReport,
-) -> Rig:
-    return Rig(
+) -> Iterator[Rig]:
+    rig = Rig(
         owned_postgres, owned_nats, deployment, pool, bus, authority, load_client, fault_report
     )
+    yield rig
+    for process in rig.processes:
+        process.stop()
+    if request.node.stash.get(_OUTCOME, "failed") != "passed":
+        for process in rig.processes:
+            print(f"--- {process.name} ({process.log_path}) ---\n{process.log_tail(80)}")

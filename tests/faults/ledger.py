@@ -144,7 +144,28 @@ async def wait_until_followed(
             await asyncio.sleep(settle)
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"{follower} did not reach the end of the log in {timeout}s")
+    async with pool.acquire() as conn:
+        where = await conn.fetchrow(_WHERE, follower)
+        open_transactions = await conn.fetch(_OPEN_TRANSACTIONS)
+    raise AssertionError(
+        f"{follower} did not reach the end of the log in {timeout}s: {dict(where or {})},"
+        f" transactions holding the horizon back: {[dict(row) for row in open_transactions]}"
+    )
+
+
+_WHERE = """
+SELECT c.tx_id::text AS checkpoint_tx, c.global_position AS checkpoint_position,
+       (SELECT count(*) FROM events e
+        WHERE (e.tx_id, e.global_position) > (c.tx_id, c.global_position)) AS events_after,
+       (SELECT max(tx_id)::text FROM events) AS last_tx,
+       pg_snapshot_xmin(pg_current_snapshot())::text AS horizon
+FROM checkpoints c WHERE c.name = $1
+"""
+_OPEN_TRANSACTIONS = """
+SELECT pid, datname, application_name, state, backend_xid::text, backend_xmin::text,
+       now() - xact_start AS open_for, left(query, 120) AS query
+FROM pg_stat_activity WHERE backend_xid IS NOT NULL OR backend_xmin IS NOT NULL
+"""
 
 
 async def wait_until_published(pool: asyncpg.Pool, timeout: float) -> None:

@@ -10,8 +10,7 @@ import time
 from tests.faults.conftest import Rig
 from tests.faults.ledger import logged_token_digests, lost_writes
 from tests.faults.load import Answer, TokenLoad
-from tests.faults.processes import OwnedProcess, serve
-from tests.faults.servers import free_port
+from tests.faults.processes import OwnedProcess
 
 
 def _cut_at(answers: list[Answer], instant: float) -> int:
@@ -32,13 +31,13 @@ async def _replaced(api: OwnedProcess, victim: int, workers: int, timeout: float
 async def test_killing_an_api_worker_then_the_whole_api_mid_load_loses_no_acknowledged_token(
     rig: Rig,
 ) -> None:
-    deployment, report = rig.deployment, rig.report
+    report = rig.report
     report.fault = "SIGKILL one of 2 granian workers, then every API process; restart"
-    port = free_port()
-    api = serve(deployment, port, workers=2).start()
+    api = rig.serve(workers=2)
     try:
         await api.ready()
-        load = TokenLoad([f"http://127.0.0.1:{port}"], rig.client.client_id, rig.client.secret)
+        assert api.base_url is not None
+        load = TokenLoad([api.base_url], rig.client.client_id, rig.client.secret)
         async with load:
             await load.until_ok_after(time.monotonic(), timeout=15)
             await asyncio.sleep(1.0)
@@ -51,9 +50,10 @@ async def test_killing_an_api_worker_then_the_whole_api_mid_load_loses_no_acknow
             await _replaced(api, victim, workers=2)
             await asyncio.sleep(1.0)
 
+            port = int(api.base_url.rsplit(":", 1)[1])
             api.kill()  # granian, its workers and the worker process, all at once
             api_killed_at = time.monotonic()
-            api = serve(deployment, port, workers=2, name="serve-again").start()
+            api = rig.serve(name="serve-again", port=port)  # where the clients send
             await api.ready()
             await load.until_ok_after(time.monotonic(), timeout=15)
             await asyncio.sleep(1.0)

@@ -1,7 +1,9 @@
 """NATS stopped under load: tokens are still issued, and every event reaches JetStream once.
 
-The outage length is a parameter: a few seconds in the default suite, the full minute the
-requirement names under the `soak` marker (`make test-soak`).
+The outage length is a parameter: in the default suite just longer than the relay waits for
+JetStream's acknowledgements (5 s), so that its publishing fails and it realigns with the
+stream once NATS is back (a shorter one is absorbed by the client's reconnect buffer); the
+full minute under the `soak` marker (`make test-soak`).
 """
 
 from __future__ import annotations
@@ -15,24 +17,22 @@ import pytest
 from tests.faults.conftest import Rig
 from tests.faults.ledger import logged_token_digests, lost_writes, publication, wait_until_published
 from tests.faults.load import TokenLoad
-from tests.faults.processes import serve
-from tests.faults.servers import free_port
 
 
 @pytest.mark.parametrize(
     "outage_s",
-    [pytest.param(3.0, id="3s"), pytest.param(60.0, id="60s", marks=pytest.mark.soak)],
+    [pytest.param(6.0, id="6s"), pytest.param(60.0, id="60s", marks=pytest.mark.soak)],
 )
 async def test_nats_stopped_under_load_keeps_issuing_and_publishes_each_event_once(
     outage_s: float, rig: Rig
 ) -> None:
     pool, report = rig.pool, rig.report
     report.fault = f"NATS stopped for {outage_s:.0f}s, started again"
-    port = free_port()
-    api = serve(rig.deployment, port).start()
+    api = rig.serve()
     try:
         await api.ready()
-        base = f"http://127.0.0.1:{port}"
+        base = api.base_url
+        assert base is not None
         async with TokenLoad([base], rig.client.client_id, rig.client.secret) as load:
             await load.until_ok_after(time.monotonic(), timeout=15)
             await asyncio.sleep(0.5)

@@ -15,8 +15,6 @@ from services.api.outage import RETRY_AFTER_S
 from tests.faults.conftest import Rig
 from tests.faults.ledger import logged_token_digests, lost_writes, publication, wait_until_published
 from tests.faults.load import TokenLoad
-from tests.faults.processes import serve
-from tests.faults.servers import free_port
 
 OUTAGE_S = 2.0
 
@@ -26,11 +24,11 @@ async def test_postgres_restarted_under_load_gives_503s_then_recovers_without_lo
 ) -> None:
     pool, report = rig.pool, rig.report
     report.fault = f"PostgreSQL stopped (fast shutdown) for {OUTAGE_S:.0f}s, started again"
-    port = free_port()
-    api = serve(rig.deployment, port).start()
+    api = rig.serve()
     try:
         await api.ready()
-        base = f"http://127.0.0.1:{port}"
+        base = api.base_url
+        assert base is not None
         async with TokenLoad([base], rig.client.client_id, rig.client.secret) as load:
             await load.until_ok_after(time.monotonic(), timeout=15)
             await asyncio.sleep(0.5)

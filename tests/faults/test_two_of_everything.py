@@ -21,8 +21,7 @@ from tests.e2e.test_token_grants import REDIRECT, exchange, issue_code
 from tests.faults.conftest import Rig
 from tests.faults.ledger import logged_token_digests, lost_writes, publication, wait_until_published
 from tests.faults.load import TokenLoad
-from tests.faults.processes import OwnedProcess, serve
-from tests.faults.servers import free_port
+from tests.faults.processes import OwnedProcess
 
 REDEMPTIONS = 50
 _STANDBY_S = 1.0  # how often a standing-by relay tries for the lead (services/relay.py)
@@ -76,8 +75,8 @@ async def test_two_apis_and_two_relays_publish_once_and_redeem_a_code_once(rig: 
     pool, report = rig.pool, rig.report
     report.fault = "2 API processes + 2 relays; SIGKILL the leading relay's worker"
     apis = [
-        serve(rig.deployment, free_port(), name="serve-a").start(),
-        serve(rig.deployment, free_port(), name="serve-b").start(),
+        rig.serve(name="serve-a"),
+        rig.serve(name="serve-b"),
     ]
     try:
         await asyncio.gather(*(api.ready() for api in apis))

@@ -30,8 +30,7 @@ from tests.faults.ledger import (
     wait_until_published,
 )
 from tests.faults.load import TokenLoad
-from tests.faults.processes import OwnedProcess, serve
-from tests.faults.servers import free_port
+from tests.faults.processes import OwnedProcess
 
 KILLS = 2
 # Each table in the order that makes a live and a rebuilt copy comparable row by row.
@@ -98,7 +97,7 @@ async def test_a_worker_killed_twice_under_load_resumes_without_skipping_or_doub
 ) -> None:
     pool, report = rig.pool, rig.report
     report.fault = f"SIGKILL the worker process (relay, projector) {KILLS} times; serve restarts it"
-    api = serve(rig.deployment, free_port()).start()
+    api = rig.serve()
     try:
         await api.ready()
         assert api.base_url is not None
