@@ -43,7 +43,7 @@ async def test_postgres_restarted_under_load_gives_503s_then_recovers_without_lo
             restarted_at = time.monotonic()
 
             recovered_at = await load.until_ok_after(restarted_at, timeout=20)
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(1.0)
             settled_at = recovered_at + 0.5
             after_recovery = load.sent_between(settled_at, time.monotonic())
         await wait_until_published(pool, timeout=30)

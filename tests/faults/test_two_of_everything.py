@@ -95,7 +95,7 @@ async def test_two_apis_and_two_relays_publish_once_and_redeem_a_code_once(rig: 
             assert killed is not None
             os.kill(killed, signal.SIGKILL)
             await _until("a standby relay took the lead", lambda: sum(map(_leads, apis)) == 2)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(0.5)
         await wait_until_published(pool, timeout=30)
     finally:
         for api in apis:

@@ -52,9 +52,11 @@ async def _consents_changing(rig: Rig) -> AsyncIterator[list[int]]:
     async def churn() -> None:
         client_id = rig.client.client_id
         while True:
-            user_id = f"user-{changes[0] % 25}"
+            # Each user in turn grants, then withdraws at the next change; a later round of
+            # the same user grants again.
+            user_id = f"user-{changes[0] // 2 % 10}"
             metadata = Metadata(actor="user", actor_id=user_id)
-            if changes[0] % 50 < 25:
+            if changes[0] % 2 == 0:
                 command = consent_domain.GrantConsent(
                     user_id=user_id, client_id=client_id, scopes=("read",)
                 )
@@ -106,12 +108,12 @@ async def test_a_worker_killed_twice_under_load_resumes_without_skipping_or_doub
             await load.until_ok_after(time.monotonic(), timeout=15)
             await _restarted_and_leading(api, killed=0, leads=0)  # the first one, at work
             for _ in range(KILLS):
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(0.5)
                 killed, leads = api.worker_pid(), _leads(api)
                 assert killed is not None
                 os.kill(killed, signal.SIGKILL)
                 await _restarted_and_leading(api, killed, leads)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(0.5)
         await wait_until_published(pool, timeout=30)
         for projection in ASYNC:
             await wait_until_followed(pool, projection.name, timeout=30)
