@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
@@ -34,19 +35,29 @@ _REPORTS = pytest.StashKey[list["FaultReport"]]()
 
 
 @pytest.fixture(scope="session")
-def owned_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnedPostgres]:
-    server = OwnedPostgres(tmp_path_factory.mktemp("faults-postgres"))
+def servers_dir() -> Iterator[Path]:
+    """Where the owned servers keep their data: outside pytest's temporary directories,
+    which a concurrent pytest session of the same user may prune while these still run."""
+    directory = Path(tempfile.mkdtemp(prefix="keyledger-faults-"))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def owned_postgres(servers_dir: Path) -> Iterator[OwnedPostgres]:
+    server = OwnedPostgres(servers_dir / "postgres")
     server.start()
     try:
         yield server
     finally:
         server.stop()
-        shutil.rmtree(server.directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def owned_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
-    server = EmbeddedNats(tmp_path_factory.mktemp("faults-nats"))
+def owned_nats(servers_dir: Path) -> Iterator[EmbeddedNats]:
+    server = EmbeddedNats(servers_dir / "nats")
     server.start()
     try:
         yield server
