@@ -10,11 +10,10 @@ import msgspec
 
 from infra.config import Settings
 from infra.embedded import EmbeddedNats, EmbeddedPostgres
-from infra.nats_bus import EventBus
 from infra.postgres.migrate import MIGRATIONS_LOCK, migrate
 from projections import ALL
 
-__all__ = ["Servers", "prepare_database", "prepare_stream", "start_servers"]
+__all__ = ["Servers", "prepare_database", "start_servers"]
 
 
 @dataclass
@@ -67,15 +66,3 @@ async def prepare_database(database_url: str) -> list[str]:
         return applied
     finally:
         await conn.close()
-
-
-async def prepare_stream(settings: Settings) -> None:
-    assert settings.nats_url is not None
-    bus = await EventBus.connect(
-        settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
-        name="keyledger-setup",
-    )  # fmt: skip
-    try:
-        await bus.ensure_stream()
-    finally:
-        await bus.close()

@@ -13,7 +13,7 @@ from litestar.exceptions import HTTPException
 
 from infra.config import Settings, load_settings
 from infra.logging import configure_logging
-from infra.nats_bus import EventBus
+from infra.nats_bus import ConnectingBus
 from infra.postgres.notify import Notifier
 from infra.postgres.outage import OUTAGE_ERRORS, is_outage
 from infra.postgres.pool import create_request_pool
@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_request_pool(database_url, settings.db_pool_size)
-        bus = await EventBus.connect(
+        # Only /readyz looks at NATS: requests never wait for it, nor does starting.
+        bus = ConnectingBus(
             nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
             name="keyledger-api",
         )  # fmt: skip

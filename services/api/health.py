@@ -40,7 +40,7 @@ class HealthController(Controller):
                 lag = (await projection_status(conn, RELAY_CHECKPOINT)).lag_seconds
         except OUTAGE_ERRORS:
             postgres = False
-        nats = state.bus.nc.is_connected
+        nats = state.bus.connected
         if postgres:
             return Response(Readiness("ready", postgres, nats, lag))
         body = Readiness("unavailable", postgres, nats, lag)
