@@ -14,8 +14,15 @@ import time
 import httpx
 import pytest
 
+from projections import ASYNC
 from tests.faults.conftest import Rig
-from tests.faults.ledger import logged_token_digests, lost_writes, publication, wait_until_published
+from tests.faults.ledger import (
+    logged_token_digests,
+    lost_writes,
+    publication,
+    wait_until_followed,
+    wait_until_published,
+)
 from tests.faults.load import TokenLoad
 
 
@@ -74,5 +81,42 @@ async def test_nats_stopped_under_load_keeps_issuing_and_publishes_each_event_on
     # Still ready (requests do not need NATS), saying NATS is away.
     assert readiness.status_code == 200
     assert readiness.json()["nats"] is False
+    assert published.exactly_once, published
+    assert published.published == published.logged
+
+
+async def test_keyledger_started_while_nats_is_down_serves_and_projects_then_publishes_once(
+    rig: Rig,
+) -> None:
+    pool, report = rig.pool, rig.report
+    report.fault = "NATS down before keyledger starts, started after it serves"
+    rig.nats.stop()
+    try:
+        api = rig.serve()
+        await api.ready()  # ready without NATS: no request needs it
+        assert api.base_url is not None
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=10) as probe:
+            readiness = await probe.get("/readyz")
+        async with TokenLoad([api.base_url], rig.client.client_id, rig.client.secret) as load:
+            await load.until_ok_after(time.monotonic(), timeout=15)
+            await asyncio.sleep(1.0)
+        # The projections do not wait for NATS either.
+        for projection in ASYNC:
+            await wait_until_followed(pool, projection.name, timeout=30)
+    finally:
+        rig.nats.start()
+    try:
+        await wait_until_published(pool, timeout=60)
+    finally:
+        api.stop()
+
+    lost = lost_writes(load.acknowledged(), await logged_token_digests(pool))
+    published = await publication(rig.bus, pool)
+    report.sent, report.ok, report.lost = len(load.answers), len(load.acknowledged()), len(lost)
+    report.other.update(logged=published.logged, published=published.published)
+
+    assert (readiness.status_code, readiness.json()["nats"]) == (200, False)
+    assert lost == []
+    assert set(load.statuses()) == {200}
     assert published.exactly_once, published
     assert published.published == published.logged
