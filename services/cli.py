@@ -28,13 +28,16 @@ from services.audit_cli import add_audit_commands
 from services.authority import open_authority
 from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
-from services.servers import Servers, prepare_database, start_servers
+from services.servers import Servers, prepare_database, prepare_stream, start_servers
 from services.subcommand import Body
 from services.supervisor import Supervised
 from services.watch import WatchError, watch_revocations
 from services.worker import run_worker
 
 __all__ = ["main"]
+
+# How long `serve` gives NATS to create the stream before it serves anyway.
+_NATS_AT_START_S = 5.0
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
@@ -109,8 +112,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     assert resolved.database_url is not None
     assert resolved.nats_url is not None
     _run(prepare_database(resolved.database_url))
-    # No NATS call here: the worker creates the stream once NATS answers, and serving
-    # does not wait for it.
+    if not _run(prepare_stream(resolved, timeout=_NATS_AT_START_S)):
+        # Serving does not need NATS: the worker creates the stream once NATS answers.
+        print("keyledger: NATS does not answer yet; serving without it", file=sys.stderr)
     # API workers and the worker process read their settings from the environment: they
     # must see the command line's too, or they would use another data dir (another
     # master.key) and another issuer URL than this process and the admin CLI.

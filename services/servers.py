@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,10 +11,11 @@ import msgspec
 
 from infra.config import Settings
 from infra.embedded import EmbeddedNats, EmbeddedPostgres
+from infra.nats_bus import BusUnavailable, EventBus
 from infra.postgres.migrate import MIGRATIONS_LOCK, migrate
 from projections import ALL
 
-__all__ = ["Servers", "prepare_database", "start_servers"]
+__all__ = ["Servers", "prepare_database", "prepare_stream", "start_servers"]
 
 
 @dataclass
@@ -66,3 +68,22 @@ async def prepare_database(database_url: str) -> list[str]:
         return applied
     finally:
         await conn.close()
+
+
+async def prepare_stream(settings: Settings, timeout: float) -> bool:
+    """Create or update the stream if NATS answers within `timeout`, so that subscribers find
+    it as soon as the API is up; False if it did not (the worker creates it once it does)."""
+    assert settings.nats_url is not None
+    try:
+        async with asyncio.timeout(timeout):
+            bus = await EventBus.connect(
+                settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
+                name="keyledger-setup",
+            )  # fmt: skip
+            try:
+                await bus.ensure_stream()
+            finally:
+                await bus.close()
+    except (TimeoutError, BusUnavailable):
+        return False
+    return True
