@@ -20,6 +20,12 @@ fuzz: ## hostile input, larger: schemathesis over every operation, 150 examples 
 test-external: ## run integration tests against the servers named by KEYLEDGER_*_URL
 	pytest tests/integration tests/e2e
 
+test-faults: ## fault injection (kill -9, PostgreSQL and NATS outages, two APIs and relays)
+	pytest tests/faults -rA
+
+test-soak: ## soak tests, e.g. NATS down for a full minute under load
+	pytest -m soak -rA
+
 lint: ## ruff, formatting, import layering, module size
 	ruff check .
 	ruff format --check .
@@ -63,4 +69,4 @@ migrate: ## apply database migrations
 clean: ## remove caches
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build *.egg-info
 
-.PHONY: help install serve test fuzz test-external lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys bench-rate-limit schema migrate clean
+.PHONY: help install serve test fuzz test-external test-faults test-soak lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys bench-rate-limit schema migrate clean

@@ -18,6 +18,7 @@ from infra.crypto.master_key import derive_key, load_master_key
 from infra.crypto.sealing import Sealer
 from infra.postgres.batching import GroupCommit
 from infra.postgres.event_store import EventStore
+from infra.postgres.outage import OUTAGE_ERRORS
 from projections import INLINE_BULK, inline_statements
 from services.clients import ClientDirectory
 from services.introspection import TokenLookup
@@ -51,7 +52,8 @@ class Authority:
     async def refresh_keys_forever(self) -> None:
         while True:
             await asyncio.sleep(KEY_REFRESH_S)
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
+            # A database outage only delays the refresh; the known keys keep signing.
+            with contextlib.suppress(*OUTAGE_ERRORS):
                 self.keys = await load_keys(self.pool, self.sealer, known=self.keys)
 
 

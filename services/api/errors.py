@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
+from infra.postgres.outage import is_outage
 from services.refusals import Reason, Refused
 
 __all__ = [
@@ -85,27 +85,20 @@ def error_parts(refused: Refused) -> tuple[int, bytes, dict[str, str]]:
     return status, msgspec.json.encode(body), headers
 
 
-# The database cannot be reached now (restarting, failing over, connections dropped, the
-# pool exhausted): nothing was acknowledged, and the same request may succeed in a moment.
-UNAVAILABLE: Final = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.ConnectionDoesNotExistError,
-)
-RETRY_AFTER_S: Final = 1
+# Long enough for a restart or a failover to finish, short enough not to lose the caller.
+RETRY_AFTER_S: Final = 2
 
 
 def failure_parts(error: Exception) -> tuple[int, bytes, dict[str, str]]:
-    """Status, JSON body and headers for an exception that is not a refusal."""
+    """Status, JSON body and headers for an exception that is not a refusal: a database
+    outage is a 503 the caller may retry (infra/postgres/outage.py), anything else a 500."""
     headers = dict(NO_STORE)
-    if isinstance(error, UNAVAILABLE):
+    if is_outage(error):
         headers["Retry-After"] = str(RETRY_AFTER_S)
         body = ErrorBody(
             error="temporarily_unavailable",
-            error_description="the service is briefly unavailable; retry later",
-            error_code="unavailable",
+            error_description="the service is briefly unavailable; retry after the delay given",
+            error_code="temporarily_unavailable",
         )
         return 503, msgspec.json.encode(body), headers
     body = ErrorBody(

@@ -137,6 +137,7 @@ _EN: Final = Messages(
             "This form was not submitted from this browser's account page. Reload the page"
             " and try again."
         ),
+        "unavailable": "The service is briefly unavailable. Try again in a few seconds.",
         "no_consent": (
             "This application is not connected to your account (it may have been"
             " disconnected already)."
@@ -237,6 +238,9 @@ _FR: Final = Messages(
         "account_forbidden": (
             "Ce formulaire n’a pas été envoyé depuis la page de compte de ce navigateur."
             " Rechargez la page et réessayez."
+        ),
+        "unavailable": (
+            "Le service est momentanément indisponible. Réessayez dans quelques secondes."
         ),
         "no_consent": (
             "Cette application n’est pas connectée à votre compte (elle a peut-être déjà été"
