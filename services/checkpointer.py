@@ -27,6 +27,7 @@ from infra.postgres import Connection, audit_checkpoints, checkpoints
 from infra.postgres.audit_checkpoints import CHECKPOINTER, CheckpointRow
 from infra.postgres.checkpoints import CheckpointConflict
 from infra.postgres.event_store import Checkpoint
+from infra.postgres.outage import OUTAGE_ERRORS
 from schemas.audit_checkpoint import CHECKPOINT_TYP, AuditCheckpoint
 from services.commands import utcnow
 from services.keys import ACCESS_ALG, KeyRing, load_keys
@@ -144,7 +145,7 @@ class Checkpointer:
                             self.leading.clear()
                             if not conn.is_closed():
                                 await conn.execute("SELECT pg_advisory_unlock_all()")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except OUTAGE_ERRORS as error:
                 log.warning("checkpointer_database_error", error=str(error))
             except (SealError, CheckpointConflict, msgspec.MsgspecError, ValueError) as error:
                 # A master key that opens no signing key, or a newest checkpoint that is not

@@ -24,6 +24,7 @@ from infra.postgres.event_store import (
     run_statements,
 )
 from infra.postgres.notify import HeldBack, Wakeup, wait
+from infra.postgres.outage import OUTAGE_ERRORS
 from projections import Projection
 
 __all__ = ["ProjectionStatus", "Projector", "catch_up", "projection_status", "rebuild"]
@@ -115,7 +116,7 @@ class Projector:
                 if read == 0 and await self._held_back(projection.name):
                     await held_back.pause()
                     continue
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except OUTAGE_ERRORS as error:
                 log.warning("projection_error", projection=projection.name, error=str(error))
                 await asyncio.sleep(_RETRY_S)
                 continue

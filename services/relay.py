@@ -29,6 +29,7 @@ from infra.postgres.event_store import (
     read_after_follower,
 )
 from infra.postgres.notify import HeldBack, Wakeup, wait
+from infra.postgres.outage import OUTAGE_ERRORS
 from schemas.events import ClientRegistered
 from schemas.revocations import Revocation
 
@@ -107,7 +108,7 @@ class Relay:
                             self.leading.clear()
                             if not lock_conn.is_closed():
                                 await lock_conn.execute("SELECT pg_advisory_unlock_all()")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except OUTAGE_ERRORS as error:
                 log.warning("relay_database_error", error=str(error))
             await asyncio.sleep(_STANDBY_S)
 

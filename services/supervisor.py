@@ -1,4 +1,4 @@
-"""Keeping `keyledger serve`'s worker process running: started again whenever it exits.
+"""Keeping `keyledger serve`'s worker process running: started again whenever it fails.
 
 The API answers without the worker, so nothing outside would notice one that crashed or was
 killed: the relay and the projections would just stop. Their checkpoints make a restart
@@ -30,7 +30,8 @@ log = structlog.get_logger(__name__)
 
 
 class Supervised:
-    """A child process, run again after each exit until `stop`; `nice` lowers its priority."""
+    """A child process, run again after each failure (an exit status other than 0) until
+    `stop`; `nice` lowers its priority."""
 
     def __init__(
         self, command: Sequence[str], env: Mapping[str, str], *, name: str, nice: int = 0
@@ -67,7 +68,9 @@ class Supervised:
             assert self._process is not None
             started = time.monotonic()
             code = self._process.wait()
-            if self._stopping.is_set():
+            # Stopping, or a clean exit: the worker exits 0 only when interrupted (Ctrl-C
+            # reaches the whole process group while serve itself shuts down).
+            if self._stopping.is_set() or code == 0:
                 return
             if time.monotonic() - started >= _HEALTHY_S:
                 delay = _FIRST_DELAY_S

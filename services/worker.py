@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from collections.abc import Coroutine
+from typing import Any, Final
 
 import asyncpg
 import structlog
@@ -20,6 +21,7 @@ from services.relay import Relay
 __all__ = ["run_worker"]
 
 _STREAM_RETRY_S: Final = 1.0
+_CLOSE_S: Final = 5.0
 
 log = structlog.get_logger(__name__)
 
@@ -43,13 +45,27 @@ async def run_worker(settings: Settings) -> None:
     log.info("worker_started", projections=[p.name for p in ASYNC])
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(wakeup.keep_listening(settings.database_url))
-            group.create_task(_relay(settings, pool, wakeup))
-            group.create_task(projector.run())
-            group.create_task(checkpointer.run())
+            group.create_task(_reported("listener", wakeup.keep_listening(settings.database_url)))
+            group.create_task(_reported("relay", _relay(settings, pool, wakeup)))
+            group.create_task(_reported("projector", projector.run()))
+            group.create_task(_reported("checkpointer", checkpointer.run()))
     finally:
+        # Bounded, so that a failed worker exits and `serve` starts a fresh one.
         await wakeup.close()
-        await pool.close()
+        try:
+            async with asyncio.timeout(_CLOSE_S):
+                await pool.close()
+        except TimeoutError:
+            pool.terminate()
+
+
+async def _reported(name: str, task: Coroutine[Any, Any, None]) -> None:
+    """Run one of the worker's tasks; a failure is logged at once (it stops the worker)."""
+    try:
+        await task
+    except Exception:
+        log.exception("worker_task_failed", task=name)
+        raise
 
 
 async def _relay(settings: Settings, pool: asyncpg.Pool, wakeup: Wakeup) -> None:

@@ -16,6 +16,8 @@ from typing import Final
 import asyncpg
 import structlog
 
+from infra.postgres.outage import OUTAGE_ERRORS
+
 __all__ = ["CHANNEL", "HeldBack", "Notifier", "Wakeup"]
 
 CHANNEL: Final = "keyledger_events"
@@ -49,7 +51,7 @@ class Notifier:
             try:
                 async with self._pool.acquire() as conn:
                     await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except OUTAGE_ERRORS as error:
                 # Followers poll anyway; a lost wake-up only costs latency.
                 log.warning("notify_failed", error=str(error))
                 return
@@ -88,7 +90,7 @@ class Wakeup:
                 self._conn.add_termination_listener(_setter(closed))
                 self._on_notify()  # something may have been appended while we were away
                 await closed.wait()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except OUTAGE_ERRORS as error:
                 log.warning("listen_failed", error=str(error))
             await asyncio.sleep(retry_s)
 

@@ -14,11 +14,13 @@ import asyncpg
 
 __all__ = ["OUTAGE_ERRORS", "is_outage"]
 
-# Base classes of every error `is_outage` may accept: what an exception handler registers.
+# Every error the driver raises, the base classes of those `is_outage` accepts: what an
+# exception handler registers, and what a follower retries after.
 OUTAGE_ERRORS: Final[tuple[type[Exception], ...]] = (
     OSError,  # refused, reset, unreachable; TimeoutError (connect, pool acquire) is one too
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
 )
 
 _SERVER_GONE: Final[tuple[type[Exception], ...]] = (
@@ -33,6 +35,11 @@ _SERVER_GONE: Final[tuple[type[Exception], ...]] = (
 def is_outage(error: BaseException) -> bool:
     """Whether `error` says the database is unreachable for now, rather than a fault."""
     if isinstance(error, (OSError, *_SERVER_GONE)):
+        return True
+    if isinstance(error, asyncpg.InternalClientError):
+        # "cannot switch to state ...; another operation is in progress": the protocol state
+        # of a connection the server terminated while it sat idle in the pool (a stopping
+        # server tells idle sessions too), met by the next query before the socket closes.
         return True
     if not isinstance(error, asyncpg.InterfaceError):
         return False

@@ -14,13 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-__all__ = ["Deployment", "OwnedProcess", "serve", "worker"]
+__all__ = ["Deployment", "OwnedProcess", "serve"]
 
 _READY_TIMEOUT_S = 90.0
 _STOP_TIMEOUT_S = 20.0
@@ -36,9 +35,8 @@ class Deployment:
     subject_prefix: str
     master_key: str
     data_dir: Path
-    extra: Mapping[str, str] = field(default_factory=dict)
 
-    def env(self, **settings: str) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
         # Nothing of the environment's own KEYLEDGER_* (a CI's external servers) leaks in.
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEYLEDGER_")}
         env.update(
@@ -51,8 +49,6 @@ class Deployment:
             KEYLEDGER_LOG_FORMAT="json",
             KEYLEDGER_POLL_INTERVAL_MS="100",
         )
-        env.update(self.extra)
-        env.update({f"KEYLEDGER_{name.upper()}": value for name, value in settings.items()})
         return env
 
 
@@ -170,9 +166,3 @@ def serve(
     process = OwnedProcess(name, command, deployment.env(), log_path)
     process.base_url = f"http://127.0.0.1:{port}"
     return process
-
-
-def worker(deployment: Deployment, *, name: str = "worker") -> OwnedProcess:
-    """`keyledger worker` on the deployment's servers: the relay, projector and checkpointer."""
-    command = [sys.executable, "-m", "services.cli", "worker"]
-    return OwnedProcess(name, command, deployment.env(), deployment.data_dir / f"{name}.log")

@@ -30,6 +30,9 @@ def _raised_while_handling(error: Exception, cause: Exception) -> Exception:
         asyncpg.CannotConnectNowError("the database system is shutting down"),
         asyncpg.TooManyConnectionsError("sorry, too many clients already"),
         asyncpg.InterfaceError("connection is closed"),
+        asyncpg.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        ),
     ],
     ids=type,
 )
