@@ -26,6 +26,7 @@ Reason = Literal[
     "insufficient_scope",
     "not_found",
     "conflict",
+    "temporarily_unavailable",
 ]
 
 

@@ -9,10 +9,14 @@ import structlog
 
 from infra.config import Settings
 from infra.nats_bus import EventBus
-from infra.postgres.notify import Wakeup
-from projections import ASYNC
+from infra.postgres.event_store import EventStore
+from infra.postgres.notify import Notifier, Wakeup
+from projections import ASYNC, INLINE_BULK, inline_statements
+from schemas.envelope import Metadata
 from services.authority import open_sealer
 from services.checkpointer import Checkpointer, key_ring_signer
+from services.connections.connector import open_connector
+from services.connections.scheduler import Scheduler
 from services.projector import Projector
 from services.relay import Relay
 
@@ -24,7 +28,7 @@ log = structlog.get_logger(__name__)
 async def run_worker(settings: Settings) -> None:
     assert settings.database_url is not None
     assert settings.nats_url is not None
-    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=5 + len(ASYNC))
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=12 + len(ASYNC))
     bus = await EventBus.connect(
         settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
         name="keyledger-relay",
@@ -44,6 +48,12 @@ async def run_worker(settings: Settings) -> None:
         interval_s=settings.checkpoint_interval_s,
         poll_interval=poll,
     )
+    # The scheduler appends (refreshes, health checks) with the inline projections, as the API.
+    notifier = Notifier(pool)
+    store = EventStore(pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=notifier.poke)
+    connector = open_connector(settings, pool, store)
+    await connector.vault.ensure_key(store, Metadata(actor="system", actor_id="worker"))
+    scheduler = Scheduler(connector)
     log.info("worker_started", projections=[p.name for p in ASYNC])
     try:
         async with asyncio.TaskGroup() as group:
@@ -51,7 +61,10 @@ async def run_worker(settings: Settings) -> None:
             group.create_task(relay.run())
             group.create_task(projector.run())
             group.create_task(checkpointer.run())
+            group.create_task(scheduler.run())
     finally:
+        await connector.close()
+        await notifier.close()
         await wakeup.close()
         await bus.close()
         await pool.close()

@@ -16,7 +16,9 @@ from infra.logging import configure_logging
 from infra.nats_bus import EventBus
 from infra.postgres.notify import Notifier
 from infra.postgres.pool import create_request_pool
+from schemas.envelope import Metadata
 from services.api.audit import audit_router
+from services.api.connections import connection_router
 from services.api.errors import refused_handler
 from services.api.health import HealthController
 from services.api.management import management_router
@@ -32,6 +34,7 @@ from services.api.pages.authorize import authorize, consent, sign_in_page
 from services.api.request_id import RequestIdMiddleware
 from services.api.workspaces import current_api_key, workspace_router
 from services.authority import open_authority
+from services.connections.connector import open_connector
 from services.refusals import Refused
 
 __all__ = ["create_app"]
@@ -61,6 +64,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )  # fmt: skip
         notifier = Notifier(pool)
         authority = await open_authority(settings, pool, on_commit=notifier.poke)
+        connector = open_connector(settings, pool, authority.store)
+        await connector.vault.ensure_key(authority.store, Metadata(actor="system", actor_id="api"))
         app.state.update(
             settings=settings,
             pool=pool,
@@ -68,12 +73,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             notifier=notifier,
             store=authority.store,
             authority=authority,
+            connector=connector,
         )
         key_refresh = asyncio.create_task(authority.refresh_keys_forever())
         try:
             yield
         finally:
             key_refresh.cancel()
+            await connector.close()
             await notifier.close()
             await bus.close()
             await pool.close()
@@ -104,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             audit_router(),
             workspace_router(),
             current_api_key,
+            connection_router(),
         ],
         exception_handlers={Refused: refused_handler},
         lifespan=[lifespan],
