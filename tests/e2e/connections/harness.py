@@ -159,18 +159,22 @@ class Downstream:
     authority: Authority
     connector: Connector
     admin: dict[str, str] = field(default_factory=dict)
-    _password_client: Any = None
+    _password_client: tuple[str, str] | None = None
 
     async def user(self, scope: str = "connections") -> User:
         if self._password_client is None:
             spec = ClientRegistration(
                 name="app", grant_types=("password",), scopes=("connections", "workspaces"),
             )  # fmt: skip
-            self._password_client = await register_client(
+            client_id, secret = await register_client(
                 self.authority.store, self.authority.hasher, spec, Metadata(actor="admin")
             )
+            assert secret is not None
+            self._password_client = (client_id, secret)
         username = f"down-{uuid.uuid4().hex[:10]}"
-        user_id = await create_user(self.authority.store, username, PASSWORD, Metadata(actor="admin"))
+        user_id = await create_user(
+            self.authority.store, username, PASSWORD, Metadata(actor="admin")
+        )
         issued = await self.http.post(
             "/oauth/token",
             data={"grant_type": "password", "username": username, "password": PASSWORD,
@@ -187,12 +191,13 @@ class Downstream:
             spec = ClientRegistration(
                 name="ops", grant_types=("client_credentials",), scopes=("keyledger:admin",)
             )
-            admin = await register_client(
+            admin_id, admin_secret = await register_client(
                 self.authority.store, self.authority.hasher, spec, Metadata(actor="admin")
             )
+            assert admin_secret is not None
             issued = await self.http.post(
                 "/oauth/token", data={"grant_type": "client_credentials",
-                                      "scope": "keyledger:admin"}, auth=admin,
+                                      "scope": "keyledger:admin"}, auth=(admin_id, admin_secret),
             )  # fmt: skip
             self.admin = {"Authorization": f"Bearer {issued.json()['access_token']}"}
         name = f"upstream-{uuid.uuid4().hex[:8]}"
@@ -227,6 +232,12 @@ class Downstream:
         assert seen.status_code == 200, seen.text
         view: dict[str, Any] = seen.json()
         return view
+
+    async def status_is(self, user: User, connection_id: str, status: str) -> bool:
+        return bool((await self.status(user, connection_id))["status"] == status)
+
+    async def refreshes(self, user: User, connection_id: str) -> int:
+        return int((await self.status(user, connection_id))["refresh_count"])
 
     async def event_types(self, connection_id: str) -> list[str]:
         async with self.pool.acquire() as conn:

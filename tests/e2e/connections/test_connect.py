@@ -28,7 +28,9 @@ async def test_a_user_connects_through_the_upstream_pages_and_sees_a_healthy_con
     assert view["has_refresh_token"] is True
     assert view["scopes"] == ["openid", "profile", "read"]
     async with upstream.pool.acquire() as conn:
-        upstream_user = await conn.fetchval("SELECT user_id FROM users WHERE username = $1", account)
+        upstream_user = await conn.fetchval(
+            "SELECT user_id FROM users WHERE username = $1", account
+        )
     assert view["upstream_subject"] == upstream_user  # from the checked ID token
     held = await down.connector.vault.held(connection_id)
     assert held.access is not None and held.refresh is not None
@@ -52,7 +54,9 @@ async def test_a_user_connects_through_the_upstream_pages_and_sees_a_healthy_con
 
 
 async def _started(down: Downstream, user: Any, provider: str) -> tuple[str, str]:
-    started = await down.http.post("/connections", json={"provider": provider}, headers=user.headers)
+    started = await down.http.post(
+        "/connections", json={"provider": provider}, headers=user.headers
+    )
     assert started.status_code == 201, started.text
     body = started.json()
     return body["connection_id"], state_of(body["authorization_url"])
@@ -80,7 +84,8 @@ async def test_the_callback_refuses_a_forged_state_a_mixed_up_issuer_and_a_denia
 
     denied, state = await _started(down, user, provider)
     refusal = await down.http.get(
-        "/connections/callback", params={"state": state, "error": "access_denied", "iss": upstream.base}
+        "/connections/callback",
+        params={"state": state, "error": "access_denied", "iss": upstream.base},
     )
     assert (refusal.status_code, refusal.json()["error"]) == (403, "access_denied")
     assert (await down.status(user, denied))["end_reason"] == "access_denied"

@@ -47,7 +47,7 @@ async def test_the_scheduler_refreshes_before_expiry_and_never_presents_a_refres
     rotated_before = await upstream.count("refresh_token_rotated")
 
     async def refreshed_twice() -> bool:
-        return (await down.status(user, connection_id))["refresh_count"] >= 2
+        return await down.refreshes(user, connection_id) >= 2
 
     async with scheduling(down):
         await eventually(refreshed_twice)
@@ -76,7 +76,7 @@ async def test_the_stored_tokens_are_the_ones_the_log_names_and_work_upstream(
     connection_id = await down.connect(user, provider, upstream, await upstream.user())
 
     async def refreshed() -> bool:
-        return (await down.status(user, connection_id))["refresh_count"] >= 1
+        return await down.refreshes(user, connection_id) >= 1
 
     async with scheduling(down):
         await eventually(refreshed)
@@ -105,7 +105,7 @@ async def test_a_revocation_at_the_upstream_is_found_by_the_health_check(
     await upstream.revoke(client, held.refresh)  # at the provider: the grant is gone there
 
     async def revoked_here() -> bool:
-        return (await down.status(user, connection_id))["status"] == "revoked"
+        return await down.status_is(user, connection_id, "revoked")
 
     async with scheduling(down):
         await eventually(revoked_here)
@@ -168,7 +168,7 @@ async def _everything(down: Downstream) -> str:
     """Every row of every table, bytea as hex: events, projections, the vault."""
     async with down.pool.acquire() as conn:
         tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        chunks = []
+        chunks: list[str] = []
         for row in tables:
             rows = await conn.fetch(f'SELECT row_to_json(t)::text AS r FROM "{row[0]}" t')
             chunks.extend(r["r"] for r in rows)
@@ -189,7 +189,7 @@ async def test_no_upstream_token_is_readable_anywhere_in_the_database(
         for token in (held.access, held.refresh):
             if token is not None:
                 seen[token.reveal()] = token
-        return (await down.status(user, connection_id))["refresh_count"] >= 2
+        return await down.refreshes(user, connection_id) >= 2
 
     async with scheduling(down):
         await eventually(collect)
@@ -197,7 +197,7 @@ async def test_no_upstream_token_is_readable_anywhere_in_the_database(
     assert len(seen) >= 4  # the first pair and at least one rotated pair
 
     dump = await _everything(down)
-    assert "upstream_token_refreshed" in dump and "\"ciphertext\":\"v1." in dump  # it saw all
+    assert "upstream_token_refreshed" in dump and '"ciphertext":"v1.' in dump  # it saw all
     for token in seen.values():
         for shape in _shapes(token):
             assert shape not in dump
