@@ -26,6 +26,7 @@ __all__ = [
     "RemoveProvider",
     "decider",
     "registration_problems",
+    "scopes_problem",
 ]
 
 RefusalCode = Literal["not_found", "conflict", "invalid"]
@@ -68,6 +69,12 @@ class ProviderState(msgspec.Struct, frozen=True, kw_only=True):
     removed: bool = False
 
 
+def scopes_problem(scopes: Sequence[str]) -> str | None:
+    if len(scopes) > 50 or not all(_SCOPE.fullmatch(s) for s in scopes):
+        return "scopes: at most 50 RFC 6749 scope tokens"
+    return None
+
+
 def registration_problems(registration: ProviderRegistered) -> list[str]:
     """Everything wrong with a registration, in words an operator can act on."""
     problems = []
@@ -83,8 +90,9 @@ def registration_problems(registration: ProviderRegistered) -> list[str]:
         problems.append("client_id: 1 to 255 printable characters")
     if registration.client_auth != "none" and registration.sealed_client_secret is None:
         problems.append(f"client_secret: needed for {registration.client_auth}")
-    if len(registration.scopes) > 50 or not all(_SCOPE.fullmatch(s) for s in registration.scopes):
-        problems.append("scopes: at most 50 RFC 6749 scope tokens")
+    scopes = scopes_problem(registration.scopes)
+    if scopes is not None:
+        problems.append(scopes)
     if not 0 <= registration.refresh_margin_s <= MAX_INTERVAL_S:
         problems.append(f"refresh_margin_s: 0 to {MAX_INTERVAL_S}")
     for field in ("max_token_age_s", "health_check_interval_s"):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import msgspec
 
+from domain.policies.redirect_uris import registrable
 from infra.upstream.http import Answer, exchange
 
 __all__ = ["DiscoveryError", "ProviderMetadata", "discover"]
@@ -49,6 +50,8 @@ def _candidates(issuer: str) -> list[str]:
 
 
 async def discover(http: httpx.AsyncClient, issuer: str) -> ProviderMetadata:
+    if not registrable(issuer):
+        raise DiscoveryError("the issuer must be an absolute https URL (http only on loopback)")
     problems = []
     for url in _candidates(issuer):
         answer = await exchange(http, "GET", url, headers={"Accept": "application/json"})

@@ -7,6 +7,7 @@ what the provider sent beyond its RFC `error` code and a bounded description.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -30,7 +31,8 @@ __all__ = [
 ]
 
 _DESCRIPTION_LIMIT: Final = 200
-_ERROR_CODE_LIMIT: Final = 64
+# RFC 6749 5.2: printable ASCII without '"' and '\\'; anything else is not an error code.
+_ERROR_CODE: Final = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +105,11 @@ def _authenticated(
 def _refused(answer: Answer) -> Refused:
     try:
         body = _error_body.decode(answer.body)
-        error, description = body.error[:_ERROR_CODE_LIMIT], body.error_description or ""
+        error, description = body.error, body.error_description or ""
     except msgspec.DecodeError:
         error, description = f"http_{answer.status}", ""
+    if not _ERROR_CODE.fullmatch(error):
+        error = f"http_{answer.status}"
     printable = "".join(ch for ch in description[:_DESCRIPTION_LIMIT] if ch.isprintable())
     return Refused(error=error, description=printable, status=answer.status)
 

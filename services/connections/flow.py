@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import msgspec
 
 from domain import connection as domain
 from domain.policies.pkce import challenge_s256
+from domain.provider import scopes_problem
 from infra.crypto.digests import token_digest
 from infra.upstream import oauth
 from infra.upstream.http import InDoubt, Unsent
@@ -40,6 +42,7 @@ from services.refusals import Reason, Refused
 __all__ = ["Callback", "Started", "complete", "granted_tokens", "start"]
 
 _STATE_BYTES: Final = 32
+_ERROR_CODE: Final = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}")
 _MAX_PARAM: Final = 4096
 
 
@@ -88,6 +91,9 @@ async def start(
         raise Refused("not_found", f"no provider named {provider_name!r} is available here")
     provider = found.registration
     requested = tuple(dict.fromkeys(scopes)) if scopes else provider.scopes
+    problem = scopes_problem(requested)
+    if problem is not None:
+        raise Refused("invalid_scope", problem)
     state = secrets.token_urlsafe(_STATE_BYTES)
     connection_id, now = random_id(), utcnow()
     expires_at = now + timedelta(seconds=connector.settings.connection_start_ttl_s)
@@ -190,7 +196,8 @@ async def _redeem(pending: _Pending, callback: Callback) -> oauth.Granted:
     if problem is not None:
         raise await pending.fail("issuer_mismatch", problem)
     if callback.error is not None:
-        error = callback.error[:64]
+        # RFC 6749 4.1.2.1: an error code is printable ASCII without '"' and '\\'.
+        error = callback.error if _ERROR_CODE.fullmatch(callback.error) else "invalid_error"
         description = f"the provider answered {error!r}: nothing was connected"
         raise await pending.fail(error, description, answer="access_denied")
     if not callback.code or len(callback.code) > _MAX_PARAM:

@@ -106,6 +106,8 @@ async def test_only_one_scheduler_acts_and_the_standby_takes_over(
         for connection_id in connections:
             types = await down.event_types(connection_id)
             refreshes = [t for t in types[2:] if t != "connection_health_checked"]
-            # Claim, answer, claim, answer...: never a second claim on a token in flight.
-            pairs = list(zip(refreshes[::2], refreshes[1::2], strict=False))
-            assert set(pairs) == {("upstream_refresh_started", "upstream_token_refreshed")}
+            # Claim, outcome, claim, outcome...: never a second claim on a token in flight (a
+            # claim the cancelled leader left open is resolved before the next one).
+            for claim, outcome in zip(refreshes[::2], refreshes[1::2], strict=False):
+                assert claim == "upstream_refresh_started"
+                assert outcome in ("upstream_token_refreshed", "upstream_refresh_failed")
