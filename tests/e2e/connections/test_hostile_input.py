@@ -23,7 +23,7 @@ _HOSTILE = st.one_of(
     st.just("access_denied"),
 )
 _CALLBACK = st.fixed_dictionaries(
-    {}, optional={name: _HOSTILE for name in ("code", "iss", "error", "error_description")}
+    {}, optional=dict.fromkeys(("code", "iss", "error", "error_description"), _HOSTILE)
 )
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | _HOSTILE,
