@@ -10,6 +10,8 @@ import json
 import pytest
 
 from infra.crypto.secret import Secret
+from projections import audit_trail
+from services.projector import catch_up
 from tests.e2e.connections.harness import Downstream, Upstream, cli, eventually, scheduling
 
 pytestmark = pytest.mark.asyncio
@@ -122,6 +124,20 @@ async def test_a_revocation_at_the_upstream_is_found_by_the_health_check(
     assert code == 0, err
     assert json.loads(out)["status"] == "revoked"
     assert await upstream.count("refresh_token_reuse_detected") == 0
+    # The audit trail tells the owner's story, the scheduler's actions with their outcomes.
+    await catch_up(down.pool, audit_trail.PROJECTION)
+    async with down.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT action, outcome, reason, actor_id, subject_user FROM audit_trail"
+            " WHERE resource = $1 ORDER BY seq", f"connection:{connection_id}",
+        )  # fmt: skip
+    assert {r["subject_user"] for r in rows} == {user.user_id}
+    assert [(r["action"], r["outcome"], r["reason"], r["actor_id"]) for r in rows[2:]] == [
+        ("connection_health_checked", "failure", "token_inactive", "scheduler"),
+        ("upstream_refresh_started", "success", None, "scheduler"),
+        ("upstream_refresh_failed", "failure", "invalid_grant", "scheduler"),
+        ("connection_revoked", "failure", "revoked_upstream: invalid_grant", "scheduler"),
+    ]
 
 
 async def test_disconnecting_revokes_the_tokens_at_the_upstream_and_erases_them(
