@@ -51,7 +51,7 @@ class Schedule(msgspec.Struct, frozen=True, kw_only=True):
 def _refresh_trigger(
     schedule: Schedule, policy: RefreshPolicy, now: datetime
 ) -> RefreshTrigger | None:
-    if not schedule.has_refresh or (schedule.retry_at is not None and now < schedule.retry_at):
+    if not schedule.has_refresh:
         return None
     if schedule.refresh_requested:
         return "health_check"
@@ -87,6 +87,8 @@ def next_action(
         return None
     if _expired(schedule, now):
         return "expire", None
+    if schedule.retry_at is not None and now < schedule.retry_at:
+        return None  # a refresh failed: the provider is left alone until the retry time
     trigger = _refresh_trigger(schedule, policy, now)
     if trigger is not None:
         return "refresh", trigger
