@@ -1,16 +1,10 @@
-"""A connected third-party account: authorization, then upstream tokens kept fresh.
+"""A connected third-party account: `pending` at the provider, then `active` (or `failed`),
+ending `revoked`, `expired` (nothing can renew it) or `needs_reauthentication`.
 
-Lifecycle: `pending` (sent to the provider) -> `active` (tokens held), or `failed`; an active
-connection ends `revoked` (by its owner, an operator, or the provider refusing the grant),
-`expired` (the access token ran out with nothing to renew it) or `needs_reauthentication`
-(keyledger cannot vouch for its tokens any more).
-
-A refresh is claimed before its request leaves (`UpstreamRefreshStarted`) and at most one
-claim is open at a time. The answer, or the failure, closes that claim only. A claim left
-open by a worker that died is resolved before anything else: if the refresh token may have
-been spent (one-time tokens), the connection needs re-authentication; using it again would
-be a reuse the provider punishes by revoking the whole grant (RFC 9700 4.14.2). A late
-answer to the claim that caused it still brings the connection back (the tokens are good).
+A refresh is claimed before its request leaves, one claim at a time; its answer closes it. A
+claim a dead worker left open is resolved first: a refresh token that may be spent is never
+presented again (the provider would revoke the grant, RFC 9700 4.14.2), the connection needs
+re-authentication instead; a late answer to that very claim still brings it back.
 """
 
 from __future__ import annotations
@@ -187,10 +181,6 @@ class ConnectionState(msgspec.Struct, frozen=True, kw_only=True):
     def connection_id(self) -> str:
         return self.started.connection_id if self.started else ""
 
-    @property
-    def ended(self) -> bool:
-        return self.lifecycle in ("failed", "revoked", "expired")
-
 
 def decide(command: ConnectionCommand, state: ConnectionState) -> Sequence[ConnectionEvent]:
     match command:
@@ -240,19 +230,15 @@ def _callback(
     connection_id = started.connection_id
     match command:
         case FailConnection(reason=reason, description=description):
-            return [
-                ConnectionAttemptFailed(
-                    connection_id=connection_id, reason=reason, description=description
-                )
-            ]
+            failed = ConnectionAttemptFailed(
+                connection_id=connection_id, reason=reason, description=description
+            )
+            return [failed]
         case CompleteConnection(now=now, tokens=tokens):
             if now >= started.expires_at:
-                return [
-                    ConnectionAttemptFailed(
-                        connection_id=connection_id, reason="expired",
-                        description="the authorization took too long; start again",
-                    )
-                ]  # fmt: skip
+                description = "the authorization took too long; start again"
+                return [ConnectionAttemptFailed(connection_id=connection_id, reason="expired",
+                                                description=description)]  # fmt: skip
             return [
                 ConnectionEstablished(
                     connection_id=connection_id, provider_id=started.provider_id,
@@ -289,19 +275,15 @@ def _refresh(
                 description=command.description, in_doubt=command.in_doubt,
                 retry_at=command.retry_at,
             )  # fmt: skip
-            if command.error in _GRANT_GONE:
-                revoked = ConnectionRevoked(
-                    connection_id=connection_id, cause="upstream", reason=command.error
-                )
-                return [failed, revoked]
-            return [failed]
+            if command.error not in _GRANT_GONE:
+                return [failed]
+            return [failed, ConnectionRevoked(connection_id=connection_id, cause="upstream",
+                                              reason=command.error)]  # fmt: skip
         case ResolveOpenClaim(attempt_id=attempt_id, token_spent=spent):
             return _resolve(state, attempt_id, spent)
 
 
-def _refreshed(
-    state: ConnectionState, attempt_id: str, tokens: Tokens
-) -> Sequence[ConnectionEvent]:
+def _refreshed(state: ConnectionState, attempt_id: str, tokens: Tokens) -> list[ConnectionEvent]:
     claimed = state.claim is not None and state.claim.attempt_id == attempt_id
     late = state.lifecycle == "needs_reauthentication" and state.interrupted == attempt_id
     if not (claimed or late) or state.tokens is None:
@@ -322,9 +304,7 @@ def _refreshed(
     ]  # fmt: skip
 
 
-def _resolve(
-    state: ConnectionState, attempt_id: str, spent: bool | None
-) -> Sequence[ConnectionEvent]:
+def _resolve(state: ConnectionState, attempt_id: str, spent: bool | None) -> list[ConnectionEvent]:
     open_claim = state.claim is not None and state.claim.attempt_id == attempt_id
     if state.lifecycle != "active" or not (open_claim or state.in_doubt == attempt_id):
         return []
@@ -336,14 +316,12 @@ def _resolve(
                 description="the attempt ended without an answer; the refresh token still works",
             )
         ]  # fmt: skip
-    reason: Literal["refresh_token_spent", "refresh_outcome_unknown"] = (
-        "refresh_token_spent" if spent else "refresh_outcome_unknown"
-    )
     return [
         ConnectionReauthenticationRequired(
-            connection_id=state.connection_id, attempt_id=attempt_id, reason=reason
+            connection_id=state.connection_id, attempt_id=attempt_id,
+            reason="refresh_token_spent" if spent else "refresh_outcome_unknown",
         )
-    ]
+    ]  # fmt: skip
 
 
 def _health(command: RecordHealthCheck, state: ConnectionState) -> Sequence[ConnectionEvent]:
@@ -364,15 +342,21 @@ def _health(command: RecordHealthCheck, state: ConnectionState) -> Sequence[Conn
 def _expire(state: ConnectionState, now: datetime) -> Sequence[ConnectionEvent]:
     tokens = state.tokens
     assert tokens is not None
-    access_over = tokens.access_expires_at is not None and tokens.access_expires_at <= now
-    refresh_over = tokens.refresh_token_digest is None or (
-        tokens.refresh_expires_at is not None and tokens.refresh_expires_at <= now
+    expired_at, refresh_until = tokens.access_expires_at, tokens.refresh_expires_at
+    renewable = tokens.refresh_token_digest is not None and (
+        refresh_until is None or now < refresh_until
     )
-    if not (access_over and refresh_over):
+    if expired_at is None or now < expired_at or renewable:
         raise ConnectionRefusal("conflict", "the connection can still be used or renewed")
-    expired_at = tokens.access_expires_at
-    assert expired_at is not None
     return [ConnectionExpired(connection_id=state.connection_id, expired_at=expired_at)]
+
+
+def _tokens_of(event: ConnectionEstablished | UpstreamTokenRefreshed) -> Tokens:
+    return Tokens(
+        access_token_digest=event.access_token_digest,
+        refresh_token_digest=event.refresh_token_digest,
+        access_expires_at=event.access_expires_at, refresh_expires_at=event.refresh_expires_at,
+    )  # fmt: skip
 
 
 def evolve(state: ConnectionState, event: ConnectionEvent) -> ConnectionState:
@@ -381,26 +365,14 @@ def evolve(state: ConnectionState, event: ConnectionEvent) -> ConnectionState:
         case ConnectionStarted():
             return replace(state, lifecycle="pending", started=event)
         case ConnectionEstablished():
-            tokens = Tokens(
-                access_token_digest=event.access_token_digest,
-                refresh_token_digest=event.refresh_token_digest,
-                access_expires_at=event.access_expires_at,
-                refresh_expires_at=event.refresh_expires_at,
-            )
-            return replace(state, lifecycle="active", tokens=tokens)
+            return replace(state, lifecycle="active", tokens=_tokens_of(event))
         case ConnectionAttemptFailed():
             return replace(state, lifecycle="failed")
         case UpstreamRefreshStarted():
             return replace(state, claim=event)
         case UpstreamTokenRefreshed():
-            tokens = Tokens(
-                access_token_digest=event.access_token_digest,
-                refresh_token_digest=event.refresh_token_digest,
-                access_expires_at=event.access_expires_at,
-                refresh_expires_at=event.refresh_expires_at,
-            )
             return replace(
-                state, lifecycle="active", tokens=tokens, claim=None, in_doubt=None,
+                state, lifecycle="active", tokens=_tokens_of(event), claim=None, in_doubt=None,
                 interrupted=None, refresh_requested=False,
             )  # fmt: skip
         case UpstreamRefreshFailed(attempt_id=attempt_id, in_doubt=in_doubt):
@@ -424,5 +396,5 @@ decider: Decider[ConnectionCommand, ConnectionEvent, ConnectionState] = Decider(
     initial_state=ConnectionState(),
     decide=decide,
     evolve=evolve,
-    is_terminal=lambda state: state.ended,
+    is_terminal=lambda state: state.lifecycle in ("failed", "revoked", "expired"),
 )
