@@ -12,7 +12,6 @@ from infra.nats_bus import EventBus
 from infra.postgres.event_store import EventStore
 from infra.postgres.notify import Notifier, Wakeup
 from projections import ASYNC, INLINE_BULK, inline_statements
-from schemas.envelope import Metadata
 from services.authority import open_sealer
 from services.checkpointer import Checkpointer, key_ring_signer
 from services.connections.connector import open_connector
@@ -52,7 +51,6 @@ async def run_worker(settings: Settings) -> None:
     notifier = Notifier(pool)
     store = EventStore(pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=notifier.poke)
     connector = open_connector(settings, pool, store)
-    await connector.vault.ensure_key(store, Metadata(actor="system", actor_id="worker"))
     scheduler = Scheduler(connector)
     log.info("worker_started", projections=[p.name for p in ASYNC])
     try:

@@ -16,7 +16,6 @@ from infra.logging import configure_logging
 from infra.nats_bus import EventBus
 from infra.postgres.notify import Notifier
 from infra.postgres.pool import create_request_pool
-from schemas.envelope import Metadata
 from services.api.audit import audit_router
 from services.api.connections import connection_router
 from services.api.errors import refused_handler
@@ -65,7 +64,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         notifier = Notifier(pool)
         authority = await open_authority(settings, pool, on_commit=notifier.poke)
         connector = open_connector(settings, pool, authority.store)
-        await connector.vault.ensure_key(authority.store, Metadata(actor="system", actor_id="api"))
         app.state.update(
             settings=settings,
             pool=pool,

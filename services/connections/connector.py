@@ -63,7 +63,7 @@ def open_connector(settings: Settings, pool: asyncpg.Pool, store: EventStore) ->
         pool=pool,
         store=store,
         master=master,
-        vault=TokenVault(pool, master),
+        vault=TokenVault(pool, master, store),
         http=http,
         flow_key=derive_key(master_key(settings), "connection-flow"),
         settings=settings,

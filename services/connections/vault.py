@@ -31,6 +31,7 @@ __all__ = ["HeldTokens", "KeyRotation", "TokenVault"]
 # One vault key change at a time across replicas and CLI runs.
 _VAULT_LOCK: Final = 0x6B6C_766B  # "klvk"
 _REENCRYPT_BATCH: Final = 500
+_FIRST_KEY: Final = Metadata(actor="system", actor_id="vault")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +57,10 @@ def _stream(kid: str) -> str:
 class TokenVault:
     """Seals and opens upstream tokens; vault keys are unsealed once per process."""
 
-    def __init__(self, pool: asyncpg.Pool, master: Sealer) -> None:
+    def __init__(self, pool: asyncpg.Pool, master: Sealer, store: EventStore) -> None:
         self._pool = pool
         self._master = master
+        self._store = store
         self._keys: dict[str, bytes] = {}
 
     def _unsealed(self, kid: str, sealed: Sealed) -> bytes:
@@ -71,7 +73,7 @@ class TokenVault:
         """Every key still held; the current one locked against a rotation (FOR SHARE)."""
         current = await upstream_tokens.current_key(conn)
         if current is None:
-            raise LookupError("no vault key: run `keyledger migrate` or start the service once")
+            current = await self._first_key(conn)
         keys = {
             row.kid: self._unsealed(row.kid, row.sealed_key)
             for row in await upstream_tokens.held_keys(conn)
@@ -125,15 +127,16 @@ class TokenVault:
             refresh_digest=refresh[1] if refresh else None,
         )
 
-    async def ensure_key(self, store: EventStore, metadata: Metadata) -> str | None:
-        """A first vault key if there is none; returns its kid (None if one existed)."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _VAULT_LOCK)
-            if await upstream_tokens.current_key(conn) is not None:
-                return None
-            kid = await self._add_key(conn, store, metadata)
-        store.committed()
-        return kid
+    async def _first_key(self, conn: Connection) -> upstream_tokens.VaultKeyRow:
+        """The first token to store makes the first key, in its own transaction: the vault
+        exists only once a token does, and the log says when its key came."""
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _VAULT_LOCK)
+        current = await upstream_tokens.current_key(conn)  # made meanwhile by another?
+        if current is None:
+            await self._add_key(conn, self._store, _FIRST_KEY)
+            current = await upstream_tokens.current_key(conn)
+        assert current is not None
+        return current
 
     async def _add_key(self, conn: Connection, store: EventStore, metadata: Metadata) -> str:
         kid, now = f"vk-{random_id()[:16]}", utcnow()
