@@ -133,3 +133,9 @@ class Scheduler:
                 # A vault key this master key cannot open, a provider gone from the table, or a
                 # stream too busy to extend: the connection waits for the next tick.
                 log.error("scheduler_cannot_act", connection_id=row.connection_id, error=str(error))
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                raise  # the database is gone: the lead goes with it (run() stands by)
+            except Exception:
+                # A fault with one connection must stop neither the others nor the worker's
+                # relay and projectors, which share its process.
+                log.exception("scheduler_fault", connection_id=row.connection_id, action=action)
