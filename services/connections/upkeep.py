@@ -152,7 +152,7 @@ async def _settle(
     if events:
         log.info(
             "upstream_refresh_claim_resolved", connection_id=connection_id,
-            token_spent=spent, lifecycle=state.lifecycle,
+            spent=spent, lifecycle=state.lifecycle,
         )  # fmt: skip
 
 

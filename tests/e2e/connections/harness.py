@@ -185,8 +185,8 @@ class Downstream:
         headers = {"Authorization": f"Bearer {issued.json()['access_token']}"}
         return User(user_id, username, headers)
 
-    async def register_provider(self, upstream: Upstream, client: Any, **policy: Any) -> str:
-        """The provider, by discovery, through the management API."""
+    async def admin_headers(self) -> dict[str, str]:
+        """An operator's `keyledger:admin` token for the management API."""
         if not self.admin:
             spec = ClientRegistration(
                 name="ops", grant_types=("client_credentials",), scopes=("keyledger:admin",)
@@ -200,12 +200,17 @@ class Downstream:
                                       "scope": "keyledger:admin"}, auth=(admin_id, admin_secret),
             )  # fmt: skip
             self.admin = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+        return self.admin
+
+    async def register_provider(self, upstream: Upstream, client: Any, **policy: Any) -> str:
+        """The provider, by discovery, through the management API."""
+        headers = await self.admin_headers()
         name = f"upstream-{uuid.uuid4().hex[:8]}"
         client_id, secret = client
         body = {"name": name, "issuer": upstream.base, "client_id": client_id,
                 "client_secret": secret, "scopes": ["openid", "profile", "read"],
                 "refresh_margin_s": 30, **policy}  # fmt: skip
-        registered = await self.http.post("/manage/providers", json=body, headers=self.admin)
+        registered = await self.http.post("/manage/providers", json=body, headers=headers)
         assert registered.status_code == 201, registered.text
         return name
 
@@ -308,7 +313,7 @@ async def scheduling(downstream: Downstream, name: str = "scheduler") -> AsyncIt
             await task
 
 
-async def cli(settings: Settings, *args: str) -> tuple[int, str, str]:
+async def cli(settings: Settings, *args: str, stdin: str = "") -> tuple[int, str, str]:
     """`keyledger <args>` as an operator runs it beside the service: its database and key."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("KEYLEDGER_")},
@@ -317,10 +322,10 @@ async def cli(settings: Settings, *args: str) -> tuple[int, str, str]:
         "KEYLEDGER_DATA_DIR": settings.data_dir,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", *args, env=env,
+        sys.executable, "-m", "services.cli", *args, env=env, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
-    out, err = await process.communicate()
+    out, err = await process.communicate(stdin.encode())
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 

@@ -3,13 +3,14 @@ and what the owner, the log and the audit trail say about it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from projections import audit_trail
 from services.projector import catch_up
-from tests.e2e.connections.harness import Downstream, Upstream, state_of
+from tests.e2e.connections.harness import Downstream, Upstream, cli, state_of
 
 pytestmark = pytest.mark.asyncio
 
@@ -97,3 +98,24 @@ async def test_the_callback_refuses_a_forged_state_a_mixed_up_issuer_and_a_denia
     hidden = await down.http.get(f"/connections/{denied}", headers=stranger.headers)
     assert hidden.status_code == 404
     assert (await down.event_types(mixed_up))[-1] == "connection_attempt_failed"
+
+
+async def test_an_operator_registers_a_provider_from_the_cli_with_the_secret_on_stdin(
+    down: Downstream, upstream: Upstream
+) -> None:
+    client_id, secret = await upstream.connector_client()
+    assert secret is not None
+    code, out, err = await cli(
+        down.settings, "providers", "register", "--name", "from-the-shell", "--issuer",
+        upstream.base, "--client-id", client_id, "--client-secret-stdin", "--scope", "openid",
+        "--refresh-margin", "30", "--json", stdin=secret + "\n",
+    )  # fmt: skip
+    assert code == 0, err
+    registered = json.loads(out)
+    assert registered["token_endpoint"] == f"{upstream.base}/oauth/token"  # discovered
+    assert registered["has_client_secret"] is True and secret not in out
+    user = await down.user()
+    await down.connect(user, "from-the-shell", upstream, await upstream.user())
+    again = await down.http.get("/manage/providers", headers=await down.admin_headers())
+    assert "from-the-shell" in {p["name"] for p in again.json()["providers"]}
+    assert secret not in again.text

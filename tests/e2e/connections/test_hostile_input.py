@@ -97,5 +97,5 @@ async def test_starting_a_connection_never_answers_500(
 async def test_registering_a_provider_never_answers_500(
     down: Downstream, caller: tuple[User, str, str], body: dict[str, Any]
 ) -> None:
-    assert down.admin  # registered by the `caller` fixture
-    _json_error(await down.http.post("/manage/providers", json=body, headers=down.admin))
+    admin = await down.admin_headers()
+    _json_error(await down.http.post("/manage/providers", json=body, headers=admin))

@@ -17,7 +17,6 @@ SCOPES = "connections workspaces"
 async def test_a_workspace_connection_is_an_admins_to_make_and_its_members_to_see(
     down: Downstream, upstream: Upstream
 ) -> None:
-    provider = await down.register_provider(upstream, await upstream.connector_client())
     owner, member, outsider = [await down.user(SCOPES) for _ in range(3)]
     created = await down.http.post("/workspaces", json={"name": "agency"}, headers=owner.headers)
     assert created.status_code == 201, created.text
@@ -31,6 +30,25 @@ async def test_a_workspace_connection_is_an_admins_to_make_and_its_members_to_se
         f"/workspaces/{workspace}/invitations/accept", headers=member.headers
     )
     assert joined.status_code == 204
+
+    # The workspace's own provider: its Owner registers it, a Member may not.
+    client_id, secret = await upstream.connector_client()
+    body = {
+        "name": "agency-upstream", "issuer": upstream.base, "client_id": client_id,
+        "client_secret": secret, "scopes": ["openid", "read"], "refresh_margin_s": 30,
+    }  # fmt: skip
+    url = f"/workspaces/{workspace}/providers"
+    refused = await down.http.post(url, json=body, headers=member.headers)
+    assert (refused.status_code, refused.json()["error"]) == (403, "access_denied")
+    registered = await down.http.post(url, json=body, headers=owner.headers)
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["has_client_secret"] is True and secret not in registered.text
+    seen = await down.http.get(url, headers=member.headers)
+    assert [p["name"] for p in seen.json()["providers"]] == ["agency-upstream"]
+    provider = "agency-upstream"
+    elsewhere = await down.http.post("/connections", json={"provider": provider},
+                                     headers=outsider.headers)  # fmt: skip
+    assert elsewhere.status_code == 404  # another workspace's provider is not the outsider's
 
     as_member = await down.http.post(
         "/connections", json={"provider": provider, "workspace_id": workspace},
