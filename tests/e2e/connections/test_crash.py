@@ -79,7 +79,7 @@ async def test_a_worker_killed_mid_refresh_never_presents_a_refresh_token_twice(
     point: str, postgres_admin_url: str, settings: Settings, upstream: Upstream,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    fast = {**FAST, "upstream_timeout_s": 1.0}  # a claim settles 2 s after it was made
+    fast = {**FAST, "upstream_timeout_s": 1.5}  # a claim settles 3 s after it was made
     async with own_database(postgres_admin_url, settings, **fast) as own, downstream(own) as down:
         await _kill_and_recover(point, down, upstream, tmp_path)
 
