@@ -14,8 +14,17 @@ serve: ## start the service on embedded Postgres and NATS
 test: ## run the default test suite (embedded servers)
 	pytest
 
+fuzz: ## hostile input, larger: schemathesis over every operation, 150 examples each (~7 min)
+	pytest -m slow tests/hostile
+
 test-external: ## run integration tests against the servers named by KEYLEDGER_*_URL
 	pytest tests/integration tests/e2e
+
+test-faults: ## fault injection (kill -9, PostgreSQL and NATS outages, two APIs and relays)
+	pytest tests/faults -rA
+
+test-soak: ## soak tests, e.g. NATS down for a full minute under load
+	pytest -m soak -rA
 
 lint: ## ruff, formatting, import layering, module size
 	ruff check .
@@ -47,6 +56,9 @@ bench-audit: ## audit trail at 1M events: rebuild, trail and point-in-time queri
 bench-api-keys: ## latency an API key adds (GET /api-keys/current vs /healthz, p50/p99), req/s
 	$(PY) -m tests.bench.bench_api_keys
 
+bench-rate-limit: ## microseconds a rate-limit check costs a request (in process, no server)
+	$(PY) -m tests.bench.bench_rate_limit
+
 schema: ## regenerate the published events and revocations JSON Schema snapshots
 	keyledger schema events > tests/fixtures/events.schema.json
 	keyledger schema revocations > tests/fixtures/revocations.schema.json
@@ -57,4 +69,4 @@ migrate: ## apply database migrations
 clean: ## remove caches
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build *.egg-info
 
-.PHONY: help install serve test test-external lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys schema migrate clean
+.PHONY: help install serve test fuzz test-external test-faults test-soak lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys bench-rate-limit schema migrate clean

@@ -7,12 +7,14 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal, get_args
 
 import msgspec
 import platformdirs
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+from schemas.events.rate_limit import RateLimitName
+
+__all__ = ["RATE_LIMITS", "ConfigError", "Settings", "load_settings"]
 
 ENV_PREFIX = "KEYLEDGER_"
 
@@ -63,6 +65,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # refresh ("after_claim" or "after_answer") so that a test can kill it there. Never set
     # it in production: refreshes would stop.
     connections_pause_at: Literal["after_claim", "after_answer"] | None = None
+    # Rate limits (DECISIONS 20): requests per second and burst, for the whole of one API
+    # replica (each of its workers enforces its share). 0 per second turns a limit off.
+    # Per authenticated client, and per source address, at the token, introspection and
+    # revocation endpoints: far above what one service client sends.
+    rate_limit_client_per_s: float = 10_000.0
+    rate_limit_client_burst: int = 10_000
+    rate_limit_source_per_s: float = 10_000.0
+    rate_limit_source_burst: int = 10_000
+    # Failed client authentications per source address: past it, a failure is answered 429
+    # and counted instead of being an event of its own.
+    rate_limit_client_auth_per_s: float = 5.0
+    rate_limit_client_auth_burst: int = 50
+    # Credentials submitted per source address (sign-in pages, password grant): each costs an
+    # argon2id hash, and lockout (domain/policies/lockout.py) stops guessing on top of it.
+    rate_limit_login_per_s: float = 10.0
+    rate_limit_login_burst: int = 50
+    # The authorization and account pages per source address.
+    rate_limit_page_per_s: float = 50.0
+    rate_limit_page_burst: int = 200
+    # Refusals are recorded once per key and window of this many seconds (with the count).
+    rate_limit_window_s: int = 60
 
     @property
     def issuer_url(self) -> str:
@@ -82,6 +105,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if self.audit_retention_days is not None and self.audit_retention_days < 1:
             raise ValueError(f"{ENV_PREFIX}AUDIT_RETENTION_DAYS must be at least 1")
         self._check_connections()
+        self._check_rate_limits()
         if not re.fullmatch(r"[A-Za-z0-9_-]+", self.nats_stream):
             raise ValueError(f"{ENV_PREFIX}NATS_STREAM may hold letters, digits, '_' and '-' only")
         if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", self.subject_prefix):
@@ -95,6 +119,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if not 60 <= self.connection_start_ttl_s <= 3600:
             raise ValueError(f"{ENV_PREFIX}CONNECTION_START_TTL_S must be between 60 and 3600")
 
+    def _check_rate_limits(self) -> None:
+        for name in RATE_LIMITS:
+            per_s, burst = self.rate_limit(name)
+            if not per_s >= 0:  # also refuses NaN
+                raise ValueError(f"{ENV_PREFIX}RATE_LIMIT_{name.upper()}_PER_S must be >= 0")
+            if burst < 1:
+                raise ValueError(f"{ENV_PREFIX}RATE_LIMIT_{name.upper()}_BURST must be >= 1")
+        if self.rate_limit_window_s < 1:
+            raise ValueError(f"{ENV_PREFIX}RATE_LIMIT_WINDOW_S must be at least 1")
+
+    def rate_limit(self, name: RateLimitName) -> tuple[float, int]:
+        """(per second, burst) of the limit `name`, one of RATE_LIMITS."""
+        per_s: float = getattr(self, f"rate_limit_{name}_per_s")
+        burst: int = getattr(self, f"rate_limit_{name}_burst")
+        return per_s, burst
+
+
+# The limits the settings configure (see schemas/events/rate_limit.py for what each counts).
+RATE_LIMITS: Final[tuple[RateLimitName, ...]] = get_args(RateLimitName)
 
 _FIELD_IN_PATH = re.compile(r"at `\$\.(\w+)`")
 

@@ -97,7 +97,11 @@ def configure_logging(
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if log_format == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Plain tracebacks: a rich one shows local variables (secrets among them, past the
+        # redaction) and costs seconds to render.
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[*shared, renderer],
@@ -109,7 +113,13 @@ def configure_logging(
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processor=renderer, foreign_pre_chain=[structlog.processors.add_log_level, redact]
+            processor=renderer,
+            # Tracebacks become text before redaction, as for structlog's own lines.
+            foreign_pre_chain=[
+                structlog.processors.add_log_level,
+                structlog.processors.format_exc_info,
+                redact,
+            ],
         )
     )
     root = logging.getLogger()

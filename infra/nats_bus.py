@@ -9,6 +9,7 @@ lack the revocation that follows it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -31,7 +32,14 @@ from schemas.revocations import (
     revocation_subject,
 )
 
-__all__ = ["POSITION_HEADER", "REVOCATION_HEADER", "TX_HEADER", "BusUnavailable", "EventBus"]
+__all__ = [
+    "POSITION_HEADER",
+    "REVOCATION_HEADER",
+    "TX_HEADER",
+    "BusUnavailable",
+    "ConnectingBus",
+    "EventBus",
+]
 
 POSITION_HEADER: Final = "Keyledger-Position"
 TX_HEADER: Final = "Keyledger-Tx-Id"
@@ -87,6 +95,7 @@ class EventBus:
         await self.nc.drain()
 
     async def ensure_stream(self) -> None:
+        """Create or update the stream; BusUnavailable if JetStream does not answer."""
         config = StreamConfig(
             name=self.stream,
             subjects=[events_wildcard(self.prefix), revocations_wildcard(self.prefix)],
@@ -94,9 +103,12 @@ class EventBus:
             duplicate_window=120.0,
         )
         try:
-            await self.js.add_stream(config)
-        except nats.js.errors.BadRequestError:
-            await self.js.update_stream(config)
+            try:
+                await self.js.add_stream(config)
+            except nats.js.errors.BadRequestError:
+                await self.js.update_stream(config)
+        except (TimeoutError, nats.errors.Error) as error:
+            raise _unavailable(error) from error
 
     async def delete_stream(self) -> None:
         await self.js.delete_stream(self.stream)
@@ -181,6 +193,32 @@ class EventBus:
         if REVOCATION_HEADER in headers:
             position -= 1  # (tx, position - 1) sorts just before the event, after all before it
         return Checkpoint(int(headers[TX_HEADER]), position)
+
+
+class ConnectingBus:
+    """An EventBus connected in the background, for a process that only reports on NATS:
+    it starts and serves without waiting for NATS, which may be down."""
+
+    def __init__(self, url: str, *, stream: str, prefix: str, name: str) -> None:
+        # nats-py retries the first connection for as long as it takes (see `connect`).
+        self._connecting = asyncio.create_task(
+            EventBus.connect(url, stream=stream, prefix=prefix, name=name)
+        )
+
+    @property
+    def connected(self) -> bool:
+        task = self._connecting
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return False
+        return task.result().nc.is_connected
+
+    async def close(self) -> None:
+        if not self._connecting.done():
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+        elif not self._connecting.cancelled() and self._connecting.exception() is None:
+            await self._connecting.result().close()
 
 
 def _raise_if_cancelled() -> None:

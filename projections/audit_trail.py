@@ -43,6 +43,7 @@ from schemas.events import (
     MemberRoleChanged,
     ProviderRegistered,
     ProviderRemoved,
+    RateLimitExceeded,
     RefreshTokenIssued,
     RefreshTokenReuseDetected,
     RefreshTokenRotated,
@@ -159,6 +160,8 @@ def resource_of(event: Event) -> str | None:
             return f"api_key:{key_id}"
         case TokenRequestRefused(endpoint=endpoint, grant_type=grant_type):
             return f"{endpoint}:{grant_type}" if grant_type else endpoint
+        case RateLimitExceeded(limit=limit):
+            return f"rate_limit:{limit}"
         case AuditTrailRead(query=query):
             return f"audit:{query}"
         case AuditTrailPruned():
@@ -266,6 +269,8 @@ def outcome_of(event: Event) -> tuple[str, str | None]:
             return "failure", f"revoked_upstream: {reason}" if reason else "revoked_upstream"
         case ConnectionExpired():
             return "failure", "expired"
+        case RateLimitExceeded():
+            return "failure", "too_many_requests"
         case _:
             return "success", None
 

@@ -23,7 +23,7 @@ from schemas.http.management import (
     UserCreated,
     UserCreation,
 )
-from services import authorization, clients, revocation, users
+from services import clients, consents, revocation, users
 from services.authority import Authority
 from services.clients import ClientRecord, InvalidRegistration
 from services.keys import load_keys, revoke_key, rotate_keys
@@ -232,7 +232,7 @@ async def withdraw_consent(
 ) -> str:
     """End a user's consent to a client: every token of that user for that client stops."""
     user_id = await _user_id(authority, username)
-    if not await authorization.withdraw_consent(authority, user_id, client_id, metadata):
+    if not await consents.withdraw_consent(authority, user_id, client_id, metadata):
         raise Refused("not_found", f"user {username!r} has no consent for client {client_id!r}")
     return user_id
 

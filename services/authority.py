@@ -18,10 +18,12 @@ from infra.crypto.master_key import derive_key, load_master_key
 from infra.crypto.sealing import Sealer
 from infra.postgres.batching import GroupCommit
 from infra.postgres.event_store import EventStore
+from infra.postgres.outage import OUTAGE_ERRORS
 from projections import INLINE_BULK, inline_statements
 from services.clients import ClientDirectory
 from services.introspection import TokenLookup
 from services.keys import KeyRing, ensure_keys, load_keys
+from services.rate_limits import RateLimits
 
 __all__ = ["Authority", "master_key", "open_authority", "open_sealer"]
 
@@ -41,6 +43,7 @@ class Authority:
     sealer: Sealer
     csrf_key: bytes
     keys: KeyRing
+    limits: RateLimits
 
     @property
     def issuer(self) -> str:
@@ -49,7 +52,8 @@ class Authority:
     async def refresh_keys_forever(self) -> None:
         while True:
             await asyncio.sleep(KEY_REFRESH_S)
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
+            # A database outage only delays the refresh; the known keys keep signing.
+            with contextlib.suppress(*OUTAGE_ERRORS):
                 self.keys = await load_keys(self.pool, self.sealer, known=self.keys)
 
 
@@ -72,15 +76,17 @@ async def open_authority(
         pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=on_commit, urgent=REVOKING
     )
     await ensure_keys(pool, store, sealer)
+    group = GroupCommit(store)
     return Authority(
         settings=settings,
         pool=pool,
         store=store,
-        group=GroupCommit(store),
+        group=group,
         clients=ClientDirectory(pool),
         tokens=TokenLookup(pool),
         hasher=SecretHasher(derive_key(master, "client-secret-digest")),
         sealer=sealer,
         csrf_key=derive_key(master, "csrf"),
         keys=await load_keys(pool, sealer),
+        limits=RateLimits(settings, group),
     )

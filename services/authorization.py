@@ -28,7 +28,8 @@ from schemas.envelope import Metadata
 from schemas.events import AuthorizationCodeIssued, AuthorizationDenied, AuthorizationFlagged
 from services.authority import Authority
 from services.clients import ClientRecord
-from services.commands import execute, load, utcnow
+from services.commands import execute, utcnow
+from services.consents import consent_stream
 
 __all__ = [
     "CODE_PREFIX",
@@ -40,15 +41,12 @@ __all__ = [
     "Valid",
     "active_client",
     "approve",
-    "consent_stream",
-    "consented",
     "deny",
     "issue_code",
     "needs_login",
     "refuse",
     "user_active",
     "validate",
-    "withdraw_consent",
 ]
 
 CODE_PREFIX: Final = "klc_"
@@ -300,36 +298,6 @@ async def user_active(pool: asyncpg.Pool, user_id: str) -> bool:
             "SELECT disabled FROM users WHERE user_id = $1", user_id
         )
     return disabled is False
-
-
-def consent_stream(user_id: str, client_id: str) -> str:
-    return f"consent-{user_id}.{client_id}"
-
-
-async def withdraw_consent(
-    authority: Authority, user_id: str, client_id: str, metadata: Metadata
-) -> bool:
-    """Withdraw a consent; False if there was none. The inline token state makes every token
-    of this user for this client inactive in the same commit."""
-    command = consent_domain.WithdrawConsent(user_id=user_id, client_id=client_id)
-    workspace_id = metadata.workspace_id
-    if workspace_id is None:  # the audit row carries the client's workspace, whoever acts
-        client = await authority.clients.cached(client_id)
-        workspace_id = client.registration.workspace_id if client else None
-    metadata = msgspec.structs.replace(
-        metadata, subject_user=user_id, client_id=client_id, workspace_id=workspace_id
-    )
-    stream = consent_stream(user_id, client_id)
-    withdrawn = await execute(authority.store, consent_domain.decider, stream, command, metadata)
-    return bool(withdrawn)
-
-
-async def consented(authority: Authority, user_id: str, client_id: str) -> tuple[str, ...]:
-    """The scopes this user has already allowed this client (empty after a withdrawal)."""
-    state, _ = await load(
-        authority.store, consent_domain.decider, consent_stream(user_id, client_id)
-    )
-    return state
 
 
 async def issue_code(

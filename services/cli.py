@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
@@ -32,10 +30,14 @@ from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
 from services.servers import Servers, prepare_database, prepare_stream, start_servers
 from services.subcommand import Body
+from services.supervisor import Supervised
 from services.watch import WatchError, watch_revocations
 from services.worker import run_worker
 
 __all__ = ["main"]
+
+# How long `serve` gives NATS to create the stream before it serves anyway.
+_NATS_AT_START_S = 5.0
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
@@ -98,10 +100,6 @@ def _with_authority(args: argparse.Namespace, body: Body) -> int:
     return _with_pool(args, with_authority)
 
 
-def _lower_priority() -> None:
-    os.nice(5)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     # Imported here: only `serve` needs the HTTP server.
     from granian import Granian  # noqa: PLC0415
@@ -114,7 +112,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     assert resolved.database_url is not None
     assert resolved.nats_url is not None
     _run(prepare_database(resolved.database_url))
-    _run(prepare_stream(resolved))
+    if not _run(prepare_stream(resolved, timeout=_NATS_AT_START_S)):
+        # Serving does not need NATS: the worker creates the stream once NATS answers.
+        print("keyledger: NATS does not answer yet; serving without it", file=sys.stderr)
     # API workers and the worker process read their settings from the environment: they
     # must see the command line's too, or they would use another data dir (another
     # master.key) and another issuer URL than this process and the admin CLI.
@@ -125,15 +125,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "KEYLEDGER_DATA_DIR": resolved.data_dir,
         "KEYLEDGER_HOST": resolved.host,
         "KEYLEDGER_PORT": str(resolved.port),
+        # Each worker enforces its share of the rate limits (DECISIONS 20).
+        "KEYLEDGER_WORKERS": str(resolved.workers),
     }
     os.environ.update(env)
     # The relay and projector follow the log asynchronously: under load they yield the CPU
-    # to requests and catch up after (their lag is a metric).
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "worker"],
-        env=env,
-        preexec_fn=_lower_priority,  # noqa: PLW1509 (no threads exist yet in this process)
+    # to requests and catch up after (their lag is a metric). Started again if it dies.
+    worker = Supervised(
+        [sys.executable, "-m", "services.cli", "worker"], env, name="worker", nice=5
     )
+    worker.start()
     try:
         Granian(
             "services.api.app:create_app",
@@ -144,13 +145,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=resolved.workers,
             loop=Loops.uvloop,
             log_access=False,
+            # A worker that crashes or is killed is replaced; the others serve meanwhile.
+            respawn_failed_workers=True,
         ).serve()
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()
         servers.stop()
     return 0
 

@@ -118,6 +118,10 @@ class ClientDirectory:
         return {row["client_id"]: row for row in rows}
 
     async def get(self, client_id: str, now: datetime | None = None) -> ClientRecord | None:
+        if "\x00" in client_id:
+            # PostgreSQL text holds no NUL, so no client has this id; and the lookup it would
+            # share with concurrent requests must not fail for them.
+            return None
         row = await self._lookup.get(client_id)
         if row is None:
             return None

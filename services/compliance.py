@@ -49,8 +49,8 @@ from schemas.http.audit import (
     TimelineQuery,
 )
 from services.authority import Authority
-from services.authorization import consent_stream
 from services.commands import append_to_new_stream
+from services.consents import consent_stream
 from services.refusals import Refused
 
 __all__ = [

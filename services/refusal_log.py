@@ -2,7 +2,9 @@
 
 A wrong client secret, an invalid code, a PKCE mismatch or a dead refresh token is what an
 investigator looks for after an incident, so each is appended, group-committed, before the
-error is answered. Malformed requests are not: they say nothing about an account.
+error is answered; so is a client asking for more scope than it may hold (`invalid_scope`).
+Malformed requests are not: they say nothing about an account. Failed client
+authentications past their rate limit are counted into one event instead (DECISIONS 20).
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from services.refusals import Reason, Refused
 __all__ = ["AUDITED_REFUSALS", "record_refusal"]
 
 AUDITED_REFUSALS: Final[frozenset[Reason]] = frozenset(
-    {"invalid_client", "invalid_grant", "invalid_code", "pkce_mismatch", "unauthorized_client"}
+    {
+        "invalid_client",
+        "invalid_grant",
+        "invalid_code",
+        "pkce_mismatch",
+        "unauthorized_client",
+        "invalid_scope",
+    }
 )
 # A claimed client id is caller input: keep enough to search by, never an unbounded string.
 _CLAIM_MAX: Final = 128

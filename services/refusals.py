@@ -8,6 +8,7 @@ __all__ = ["Reason", "Refused"]
 
 Reason = Literal[
     "invalid_request",
+    "request_too_large",
     "invalid_client",
     "invalid_redirect_uri",
     "invalid_grant",
@@ -15,6 +16,7 @@ Reason = Literal[
     "pkce_mismatch",
     "invalid_credentials",
     "too_many_attempts",
+    "too_many_requests",
     "password_expired",
     "otp_required",
     "invalid_scope",

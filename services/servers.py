@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import msgspec
 
 from infra.config import Settings
 from infra.embedded import EmbeddedNats, EmbeddedPostgres
-from infra.nats_bus import EventBus
+from infra.nats_bus import BusUnavailable, EventBus
 from infra.postgres.migrate import MIGRATIONS_LOCK, migrate
 from projections import ALL
 
@@ -69,13 +70,20 @@ async def prepare_database(database_url: str) -> list[str]:
         await conn.close()
 
 
-async def prepare_stream(settings: Settings) -> None:
+async def prepare_stream(settings: Settings, timeout: float) -> bool:
+    """Create or update the stream if NATS answers within `timeout`, so that subscribers find
+    it as soon as the API is up; False if it did not (the worker creates it once it does)."""
     assert settings.nats_url is not None
-    bus = await EventBus.connect(
-        settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
-        name="keyledger-setup",
-    )  # fmt: skip
     try:
-        await bus.ensure_stream()
-    finally:
-        await bus.close()
+        async with asyncio.timeout(timeout):
+            bus = await EventBus.connect(
+                settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
+                name="keyledger-setup",
+            )  # fmt: skip
+            try:
+                await bus.ensure_stream()
+            finally:
+                await bus.close()
+    except (TimeoutError, BusUnavailable):
+        return False
+    return True

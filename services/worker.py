@@ -1,14 +1,16 @@
-"""The background worker: the relay, the projector and the checkpointer, beside the API."""
+"""The background worker: the relay, the projector, the checkpointer and the connections'
+scheduler, beside the API."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Final
 
 import asyncpg
 import structlog
 
 from infra.config import Settings
-from infra.nats_bus import EventBus
+from infra.nats_bus import BusUnavailable, EventBus
 from infra.postgres.event_store import EventStore
 from infra.postgres.notify import Notifier, Wakeup
 from projections import ASYNC, INLINE_BULK, inline_statements
@@ -21,21 +23,17 @@ from services.relay import Relay
 
 __all__ = ["run_worker"]
 
+_STREAM_RETRY_S: Final = 1.0
+
 log = structlog.get_logger(__name__)
 
 
 async def run_worker(settings: Settings) -> None:
     assert settings.database_url is not None
-    assert settings.nats_url is not None
+    # The relay, the projectors, the checkpointer, and the scheduler's lock and actions.
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=12 + len(ASYNC))
-    bus = await EventBus.connect(
-        settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
-        name="keyledger-relay",
-    )  # fmt: skip
-    await bus.ensure_stream()
     wakeup = Wakeup()
     poll = settings.poll_interval_ms / 1000
-    relay = Relay(pool, bus, wakeup, batch_size=settings.relay_batch_size, poll_interval=poll)
     projector = Projector(
         pool, ASYNC, wakeup, batch_size=settings.projector_batch_size, poll_interval=poll
     )
@@ -56,7 +54,7 @@ async def run_worker(settings: Settings) -> None:
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(wakeup.keep_listening(settings.database_url))
-            group.create_task(relay.run())
+            group.create_task(_relay(settings, pool, wakeup))
             group.create_task(projector.run())
             group.create_task(checkpointer.run())
             group.create_task(scheduler.run())
@@ -64,5 +62,28 @@ async def run_worker(settings: Settings) -> None:
         await connector.close()
         await notifier.close()
         await wakeup.close()
-        await bus.close()
         await pool.close()
+
+
+async def _relay(settings: Settings, pool: asyncpg.Pool, wakeup: Wakeup) -> None:
+    """The relay, once NATS answers: the projector and the checkpointer do not wait for it."""
+    assert settings.nats_url is not None
+    bus = await EventBus.connect(
+        settings.nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
+        name="keyledger-relay",
+    )  # fmt: skip
+    try:
+        while True:
+            try:
+                await bus.ensure_stream()
+                break
+            except BusUnavailable as error:  # JetStream still starting, say
+                log.warning("stream_unavailable", error=str(error))
+                await asyncio.sleep(_STREAM_RETRY_S)
+        relay = Relay(
+            pool, bus, wakeup, batch_size=settings.relay_batch_size,
+            poll_interval=settings.poll_interval_ms / 1000,
+        )  # fmt: skip
+        await relay.run()
+    finally:
+        await bus.close()

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Final, Generic, TypeVar
 
 from infra.postgres.event_store import EventStore, StreamAppend
+from infra.postgres.outage import is_outage
 
 __all__ = ["Batcher", "GroupCommit", "GroupedLookup"]
 
@@ -124,8 +125,10 @@ class GroupCommit:
     async def _commit(self, batch: Sequence[Sequence[StreamAppend]]) -> list[BaseException | None]:
         try:
             await self._store.append_all([append for appends in batch for append in appends])
-        except Exception:
-            if len(batch) == 1:
+        except Exception as error:
+            # An outage fails every member alike: retrying them one by one would only hold
+            # the callers (and the next batch) longer before they hear it.
+            if len(batch) == 1 or is_outage(error):
                 raise
             return [await self._alone(appends) for appends in batch]
         return [None] * len(batch)

@@ -281,12 +281,11 @@ class EventStore:
                         return heads
                     async with own.transaction():
                         await self._insert(own, rows, statements)
-        except asyncpg.UniqueViolationError as error:
-            if error.constraint_name == _STREAM_VERSION_KEY:
-                raise ConcurrencyError(a.stream_id for a in appends) from error
-            raise
         except asyncpg.PostgresError as error:
-            if error.sqlstate == _HEAD_MISMATCH:
+            taken = isinstance(error, asyncpg.UniqueViolationError) and (
+                error.constraint_name == _STREAM_VERSION_KEY
+            )
+            if taken or error.sqlstate == _HEAD_MISMATCH:
                 raise ConcurrencyError(a.stream_id for a in appends) from error
             raise
         if conn is None:
@@ -313,6 +312,7 @@ class EventStore:
 
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+_WAKE: Final = f"(SELECT pg_notify('{CHANNEL}', '')) AS woken"
 _INSERT_ARGS: Final = 10
 
 
@@ -350,10 +350,8 @@ def _single_statement(
         renumbered = _PLACEHOLDER.sub(partial(_shift, offset=offset), bulk[sql])
         parts.append(f"projected_{index} AS ({renumbered})")
         params.extend(_columns(rows))
-    # The NOTIFY rides in the statement: it is delivered at commit, with no round trip of its
-    # own, at the price of commits queueing on the notification lock (DECISIONS.md 5).
-    woken = f"(SELECT pg_notify('{CHANNEL}', '')) AS woken"
-    select = f"SELECT event_id, global_position, tx_id FROM appended, {woken}"
+    # The NOTIFY rides along: delivered at commit, no round trip of its own (DECISIONS.md 5).
+    select = f"SELECT event_id, global_position, tx_id FROM appended, {_WAKE}"
     return f"WITH {', '.join(parts)} {select}", params
 
 

@@ -40,6 +40,7 @@ from schemas.events.connection import (
 from schemas.events.consent import ConsentEvent, ConsentGranted, ConsentWithdrawn
 from schemas.events.login import LoginEvent, LoginRefused, LoginSucceeded
 from schemas.events.provider import ProviderEvent, ProviderRegistered, ProviderRemoved
+from schemas.events.rate_limit import RateLimitEvent, RateLimitExceeded
 from schemas.events.refusal import RefusalEvent, TokenRequestRefused
 from schemas.events.signing_key import (
     SigningKeyActivated,
@@ -120,6 +121,7 @@ __all__ = [
     "PasswordHash",
     "ProviderRegistered",
     "ProviderRemoved",
+    "RateLimitExceeded",
     "RefreshTokenIssued",
     "RefreshTokenReuseDetected",
     "RefreshTokenRotated",
@@ -158,6 +160,7 @@ Event = (
     | TokenFamilyEvent
     | SigningKeyEvent
     | RefusalEvent
+    | RateLimitEvent
     | WorkspaceEvent
     | AuditEvent
     | ProviderEvent

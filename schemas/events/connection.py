@@ -3,7 +3,7 @@ workspace, and every refresh, failure, health check and revocation of its upstre
 
 No upstream token is ever in an event, not even encrypted: events carry SHA-256 digests of
 them (to check the stored ciphertexts against the log), and the tokens themselves live
-encrypted in `upstream_tokens`, written in the same transaction (DECISIONS.md 19).
+encrypted in `upstream_tokens`, written in the same transaction (DECISIONS.md 22).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ that created it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -30,6 +30,10 @@ __all__ = [
     "UserUpdated",
     "WorkspaceUpdated",
 ]
+
+
+# Lifetimes are bounded where they are read: a date beyond year 9999 is no lifetime.
+_Days = Annotated[int, msgspec.Meta(ge=0, le=36_500)]
 
 
 class _Request(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -88,7 +92,7 @@ class ClientList(msgspec.Struct, frozen=True, kw_only=True):
 
 class SecretRotation(_Request, frozen=True, kw_only=True):
     # Seconds the previous secret keeps working; unset: KEYLEDGER_SECRET_OVERLAP_S.
-    overlap_s: int | None = None
+    overlap_s: Annotated[int, msgspec.Meta(ge=0, le=30 * 86_400)] | None = None
 
 
 class SecretRotated(_Response, frozen=True, kw_only=True):
@@ -105,7 +109,7 @@ class UserCreation(_Request, frozen=True, kw_only=True):
     password: str
     otp: bool = False
     service_account: bool = False
-    password_ttl_days: int | None = None
+    password_ttl_days: _Days | None = None
 
 
 class UserCreated(_Response, frozen=True, kw_only=True):
@@ -117,7 +121,7 @@ class UserCreated(_Response, frozen=True, kw_only=True):
 
 class PasswordChange(_Request, frozen=True, kw_only=True):
     password: str
-    password_ttl_days: int | None = None
+    password_ttl_days: _Days | None = None
 
 
 class UserDisabling(_Request, frozen=True, kw_only=True):

@@ -7,7 +7,7 @@ Requests forbid unknown fields. A key appears in exactly one response: the one t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -24,12 +24,15 @@ __all__ = [
 ]
 
 RoleName = Literal["owner", "admin", "member"]
+# Lifetimes are bounded where they are read: a date beyond year 9999 is no lifetime.
+_Days = Annotated[int, msgspec.Meta(ge=0, le=36_500)]
+_OverlapSeconds = Annotated[int, msgspec.Meta(ge=0, le=30 * 86_400)]
 
 
 class WorkspaceRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str
-    default_key_days: int = 90
-    max_key_days: int = 365
+    default_key_days: _Days = 90
+    max_key_days: _Days = 365
     unlimited_keys: bool = False
 
 
@@ -54,12 +57,12 @@ class ApiKeyRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     scopes: list[str]
     # Omitted: the workspace default (90 days unless its policy says otherwise); 0: never,
     # where the workspace policy allows keys that never expire.
-    expires_in_days: int | None = None
+    expires_in_days: _Days | None = None
 
 
 class ApiKeyRotation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # How long the old key keeps working beside the new one.
-    overlap_seconds: int = 86400
+    overlap_seconds: _OverlapSeconds = 86400
 
 
 class ApiKeyRevocationRequest(

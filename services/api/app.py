@@ -13,21 +13,26 @@ from litestar.exceptions import HTTPException
 
 from infra.config import Settings, load_settings
 from infra.logging import configure_logging
-from infra.nats_bus import EventBus
+from infra.nats_bus import ConnectingBus
 from infra.postgres.notify import Notifier
+from infra.postgres.outage import OUTAGE_ERRORS, is_outage
 from infra.postgres.pool import create_request_pool
 from services.api.audit import audit_router
 from services.api.connections import connection_router
-from services.api.errors import refused_handler
+from services.api.errors import http_exception_handler, refused_handler
+from services.api.fast_lane import FastLane
 from services.api.health import HealthController
 from services.api.management import management_router
 from services.api.metrics import metrics
 from services.api.oauth.consents import withdraw_consent
 from services.api.oauth.introspection import introspect_token
 from services.api.oauth.metadata import jwks, openid_configuration, server_metadata
+from services.api.oauth.params import MAX_BODY
 from services.api.oauth.revocation import revoke_by_id, revoke_token
 from services.api.oauth.token import issue_token
 from services.api.oauth.userinfo import userinfo, userinfo_post
+from services.api.openapi import openapi_config
+from services.api.outage import outage_handler
 from services.api.pages.account import account, account_sign_in, disconnect, sign_out
 from services.api.pages.authorize import authorize, consent, sign_in_page
 from services.api.request_id import RequestIdMiddleware
@@ -42,8 +47,8 @@ log = structlog.get_logger(__name__)
 
 
 async def _log_exception(exception: BaseException, _scope: object) -> None:
-    if isinstance(exception, Refused | HTTPException):
-        return  # an answer to the caller, not a fault
+    if isinstance(exception, Refused | HTTPException) or is_outage(exception):
+        return  # an answer to the caller, not a fault (an outage is logged as such)
     log.error("unhandled_exception", exc_info=exception)
 
 
@@ -57,7 +62,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_request_pool(database_url, settings.db_pool_size)
-        bus = await EventBus.connect(
+        # Only /readyz looks at NATS: requests never wait for it, nor does starting.
+        bus = ConnectingBus(
             nats_url, stream=settings.nats_stream, prefix=settings.subject_prefix,
             name="keyledger-api",
         )  # fmt: skip
@@ -84,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     configure_logging(settings.log_format, settings.log_level)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             metrics,
@@ -111,7 +117,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             current_api_key,
             connection_router(),
         ],
-        exception_handlers={Refused: refused_handler},
+        exception_handlers={
+            Refused: refused_handler,
+            HTTPException: http_exception_handler,
+            **dict.fromkeys(OUTAGE_ERRORS, outage_handler),
+        },
+        # Bodies are refused while they stream in, not after 10 MB were read.
+        request_max_body_size=MAX_BODY,
+        openapi_config=openapi_config(),
         lifespan=[lifespan],
         state=State({}),
         middleware=[RequestIdMiddleware],
@@ -120,3 +133,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         after_exception=[_log_exception],
         debug=False,
     )
+    app.asgi_handler = FastLane(app.asgi_handler, [issue_token, introspect_token])
+    return app

@@ -10,7 +10,9 @@ from typing import Any, Final
 
 import msgspec
 from litestar import Request, Response
+from litestar.exceptions import HTTPException
 
+from infra.postgres.outage import is_outage
 from services.refusals import Reason, Refused
 
 __all__ = [
@@ -19,11 +21,14 @@ __all__ = [
     "ErrorBody",
     "error_parts",
     "error_response",
+    "failure_parts",
+    "http_exception_handler",
     "refused_handler",
 ]
 
 TRANSLATION: Final[dict[Reason, tuple[str, int]]] = {
     "invalid_request": ("invalid_request", 400),
+    "request_too_large": ("invalid_request", 413),
     "invalid_client": ("invalid_client", 401),
     "invalid_redirect_uri": ("invalid_request", 400),
     "invalid_grant": ("invalid_grant", 400),
@@ -31,6 +36,9 @@ TRANSLATION: Final[dict[Reason, tuple[str, int]]] = {
     "pkce_mismatch": ("invalid_grant", 400),
     "invalid_credentials": ("invalid_grant", 401),
     "too_many_attempts": ("invalid_grant", 429),
+    # A rate limit: RFC 6749 names no token-endpoint code for it; this is the registered code
+    # that says "try again later" (RFC 6749 4.1.2.1). Retry-After says when.
+    "too_many_requests": ("temporarily_unavailable", 429),
     "password_expired": ("invalid_grant", 401),
     "otp_required": ("invalid_grant", 401),
     "invalid_scope": ("invalid_scope", 400),
@@ -44,6 +52,15 @@ TRANSLATION: Final[dict[Reason, tuple[str, int]]] = {
     "conflict": ("conflict", 409),
     # RFC 6749 4.1.2.1's code for a server that cannot answer now (here: a provider).
     "temporarily_unavailable": ("temporarily_unavailable", 503),
+}
+
+# What Litestar itself refuses (routing, body size, parameter types), in the same shape:
+# status -> (RFC `error`, `error_code`). Statuses not named are `invalid_request`.
+_HTTP_ERRORS: Final[dict[int, tuple[str, str]]] = {
+    404: ("not_found", "not_found"),
+    405: ("invalid_request", "method_not_allowed"),
+    413: ("invalid_request", "request_too_large"),
+    503: ("temporarily_unavailable", "temporarily_unavailable"),
 }
 
 # RFC 6749 5.1 / 5.2: token responses must not be cached.
@@ -70,6 +87,28 @@ def error_parts(refused: Refused) -> tuple[int, bytes, dict[str, str]]:
     return status, msgspec.json.encode(body), headers
 
 
+# Long enough for a restart or a failover to finish, short enough not to lose the caller.
+RETRY_AFTER_S: Final = 2
+
+
+def failure_parts(error: Exception) -> tuple[int, bytes, dict[str, str]]:
+    """Status, JSON body and headers for an exception that is not a refusal: a database
+    outage is a 503 the caller may retry (infra/postgres/outage.py), anything else a 500."""
+    headers = dict(NO_STORE)
+    if is_outage(error):
+        headers["Retry-After"] = str(RETRY_AFTER_S)
+        body = ErrorBody(
+            error="temporarily_unavailable",
+            error_description="the service is briefly unavailable; retry after the delay given",
+            error_code="temporarily_unavailable",
+        )
+        return 503, msgspec.json.encode(body), headers
+    body = ErrorBody(
+        error="server_error", error_description="internal error", error_code="server_error"
+    )
+    return 500, msgspec.json.encode(body), headers
+
+
 def error_response(refused: Refused) -> Response[bytes]:
     status, body, headers = error_parts(refused)
     return Response(body, status_code=status, media_type="application/json", headers=headers)
@@ -78,3 +117,25 @@ def error_response(refused: Refused) -> Response[bytes]:
 def refused_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, Refused)
     return error_response(exc)
+
+
+def http_exception_handler(_request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Litestar's own refusals (no route, wrong method, body too large, a query parameter of
+    the wrong type) in the error shape of every other answer; other server errors say
+    nothing more than that."""
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status >= 500:
+        error, code = _HTTP_ERRORS.get(status, ("server_error", "server_error"))
+        description = "the server could not answer; retry later"
+    else:
+        error, code = _HTTP_ERRORS.get(status, ("invalid_request", "invalid_request"))
+        description = exc.detail or error
+    body = ErrorBody(error=error, error_description=description, error_code=code)
+    headers = {**NO_STORE, **(exc.headers or {})}
+    return Response(
+        msgspec.json.encode(body),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )

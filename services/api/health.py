@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncpg
 import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
+from infra.postgres.outage import OUTAGE_ERRORS
+from services.api.errors import RETRY_AFTER_S
 from services.projector import projection_status
 from services.relay import RELAY_CHECKPOINT
 
@@ -23,7 +24,6 @@ class Readiness(msgspec.Struct, frozen=True):
 
 class HealthController(Controller):
     path = "/"
-    include_in_schema = False
 
     @get("/healthz")
     async def healthz(self) -> dict[str, str]:
@@ -31,13 +31,16 @@ class HealthController(Controller):
 
     @get("/readyz")
     async def readyz(self, state: State) -> Response[Readiness]:
+        """Ready when PostgreSQL answers: every request needs it. NATS is reported, not
+        required: requests never wait for it (the relay catches up when it returns)."""
         postgres, lag = True, None
         try:
             async with state.pool.acquire(timeout=2) as conn:
                 lag = (await projection_status(conn, RELAY_CHECKPOINT)).lag_seconds
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except OUTAGE_ERRORS:
             postgres = False
-        nats = state.bus.nc.is_connected
-        ready = postgres and nats
-        body = Readiness("ready" if ready else "unavailable", postgres, nats, lag)
-        return Response(body, status_code=200 if ready else 503)
+        nats = state.bus.connected
+        if postgres:
+            return Response(Readiness("ready", postgres, nats, lag))
+        body = Readiness("unavailable", postgres, nats, lag)
+        return Response(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})

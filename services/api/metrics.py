@@ -13,7 +13,7 @@ from services.relay import RELAY_CHECKPOINT
 __all__ = ["metrics"]
 
 
-@get("/metrics", media_type=MediaType.TEXT, include_in_schema=False)
+@get("/metrics", media_type=MediaType.TEXT)
 async def metrics(state: State) -> Response[str]:
     async with state.pool.acquire(timeout=2) as conn:
         statuses = [

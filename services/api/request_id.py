@@ -14,11 +14,19 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.logging import REQUEST_ID
 
-__all__ = ["RequestIdMiddleware"]
+__all__ = ["RequestIdMiddleware", "log_request", "request_id_of"]
 
 log = structlog.get_logger(__name__)
 
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def request_id_of(scope: Scope) -> str:
+    """The caller's `X-Request-Id` if sane, else a new one; kept in the scope's state."""
+    offered = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+    request_id = offered if _SANE_ID.fullmatch(offered) else uuid.uuid4().hex
+    scope.setdefault("state", {})["request_id"] = request_id
+    return request_id
 
 
 class RequestIdMiddleware:
@@ -29,11 +37,7 @@ class RequestIdMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        offered = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), ""
-        )
-        request_id = offered if _SANE_ID.fullmatch(offered) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = request_id_of(scope)
 
         status = 0
         started = time.perf_counter()
@@ -48,15 +52,19 @@ class RequestIdMiddleware:
         bound = REQUEST_ID.set(request_id)
         try:
             await self.app(scope, receive, send_with_id)
-            if log.is_enabled_for(logging.DEBUG):
-                # Never bodies; the query string goes through the redaction processor.
-                log.debug(
-                    "http_request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                    status=status,
-                    ms=round((time.perf_counter() - started) * 1000, 2),
-                )
+            log_request(scope, status, started)
         finally:
             REQUEST_ID.reset(bound)
+
+
+def log_request(scope: Scope, status: int, started: float) -> None:
+    """One debug line per request: never bodies; the query string goes through redaction."""
+    if log.is_enabled_for(logging.DEBUG):
+        log.debug(
+            "http_request",
+            method=scope.get("method"),
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            status=status,
+            ms=round((time.perf_counter() - started) * 1000, 2),
+        )

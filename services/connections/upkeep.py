@@ -4,7 +4,7 @@ check health, expire, disconnect. The scheduler calls the first four; owners the
 A refresh is claimed (an event, committed) before its request leaves, and its answer is
 stored with the tokens in one transaction (recorder.py). Between the two the outcome lives
 only in this process; if it dies there, the claim stays open and `resolve_claim` settles it
-without ever presenting a possibly spent one-time refresh token again (DECISIONS.md 20).
+without ever presenting a possibly spent one-time refresh token again (DECISIONS.md 23).
 """
 
 from __future__ import annotations

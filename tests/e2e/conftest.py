@@ -89,6 +89,13 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(settings: Settings) -> Iterator[str]:
     """`keyledger serve` as a process on the suite's servers: what browsers and libraries meet."""
+    with serving(settings, server_log_path(settings)) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serving(settings: Settings, log_path: Path) -> Iterator[str]:
+    """`keyledger serve` (one worker) on these settings' servers, logging all to `log_path`."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -100,7 +107,7 @@ def live_server(settings: Settings) -> Iterator[str]:
         "KEYLEDGER_MASTER_KEY": settings.master_key or "",
         "KEYLEDGER_DATA_DIR": settings.data_dir,
         "KEYLEDGER_ISSUER": base,
-        # Everything the server says is kept, for the test that no secret reaches a log.
+        # Everything the server says is kept, for the tests that no secret reaches a log.
         "KEYLEDGER_LOG_LEVEL": "debug",
         "KEYLEDGER_LOG_FORMAT": "json",
     }
@@ -109,7 +116,7 @@ def live_server(settings: Settings) -> Iterator[str]:
     def ready() -> bool:
         return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
 
-    with running(command, env, server_log_path(settings), ready, "keyledger serve", poll=0.2):
+    with running(command, env, log_path, ready, "keyledger serve", poll=0.2):
         yield base
 
 
@@ -169,6 +176,13 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-
 @pytest.fixture(scope="module")
 async def app(settings: Settings) -> AsyncIterator[Litestar]:
     """The app, running in the tests' own event loop (the `api` client runs it in a thread)."""
+    async with running_app(settings) as application:
+        yield application
+
+
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[Litestar]:
+    """An app with these settings, its lifespan entered in the tests' own event loop."""
     application = create_app(settings)
     started, stop = asyncio.Event(), asyncio.Event()
 
@@ -184,9 +198,11 @@ async def app(settings: Settings) -> AsyncIterator[Litestar]:
     ready.cancel()
     if task.done():
         task.result()  # startup failed: raise why
-    yield application
-    stop.set()
-    await task
+    try:
+        yield application
+    finally:
+        stop.set()
+        await task
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from projections.consents import granted
 from schemas.envelope import Metadata
 from schemas.revocations import UserClientRevocation, decode_revocation
 from services.authority import Authority
-from services.authorization import consent_stream, consented
 from services.commands import execute
+from services.consents import consent_stream, consented
 from services.users import create_user
 from tests.e2e.authorize_flow import (
     Browsers,

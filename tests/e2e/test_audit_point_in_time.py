@@ -21,8 +21,8 @@ from projections import audit_trail
 from schemas.envelope import Metadata
 from services import tokens
 from services.authority import Authority
-from services.authorization import consent_stream
 from services.commands import execute
+from services.consents import consent_stream
 from services.projector import catch_up
 from services.users import create_user
 from tests.e2e.test_audit_api import auditor, bearer

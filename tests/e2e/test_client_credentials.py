@@ -160,3 +160,30 @@ async def test_json_bodies_are_accepted_and_bad_requests_get_protocol_errors(
     assert in_url.status_code == 400 and "URL" in in_url.json()["error_description"]
     unauthorized = await api.post("/oauth/token", data={"grant_type": "client_credentials"})
     assert unauthorized.headers["www-authenticate"].startswith("Basic")
+
+
+async def test_the_hot_endpoints_carry_the_request_id_into_the_answer_and_the_event(
+    api: AsyncTestClient[Litestar], make_client: Any, pool: Any
+) -> None:
+    # They are served ahead of the middleware (services/api/fast_lane.py): they must keep
+    # what the middleware gives every other route.
+    client = await make_client()
+    form = {"grant_type": "client_credentials", "scope": "read"}
+    issued = await api.post(
+        "/oauth/token", data=form, auth=client.basic, headers={"X-Request-Id": "trace-7"}
+    )
+    assert issued.status_code == 200 and issued.headers["x-request-id"] == "trace-7"
+    async with pool.acquire() as conn:
+        recorded = await conn.fetchval(
+            "SELECT metadata->>'request_id' FROM events WHERE event_type = 'access_token_issued'"
+            " AND metadata->>'client_id' = $1",
+            client.client_id,
+        )
+    assert recorded == "trace-7"
+
+    refused = await api.post(
+        "/oauth/introspect", data={"token": "x"}, auth=(client.client_id, "no")
+    )
+    assert refused.status_code == 401 and len(refused.headers["x-request-id"]) == 32
+    wrong_method = await api.get("/oauth/token")
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"

@@ -1,5 +1,5 @@
 -- Upstream tokens of connected third-party accounts, and the keys they are encrypted under.
--- Neither is a projection: the log never holds a token, not even encrypted (DECISIONS.md 19),
+-- Neither is a projection: the log never holds a token, not even encrypted (DECISIONS.md 22),
 -- so these rows are written in the same transaction as the event naming the tokens' digests.
 
 -- AES-256-GCM keys, each sealed under the master key. One is current (new ciphertexts); a

@@ -18,7 +18,7 @@ from litestar.params import FromPath
 from services.api.bearer import live_access_token
 from services.api.oauth.endpoint import request_metadata
 from services.authority import Authority
-from services.authorization import withdraw_consent as withdraw
+from services.consents import withdraw_consent as withdraw
 from services.refusals import Refused
 
 __all__ = ["withdraw_consent"]

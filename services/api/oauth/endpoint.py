@@ -1,9 +1,10 @@
-"""The hot OAuth endpoints as plain ASGI route handlers: form in, JSON out, nothing between.
+"""The hot OAuth endpoints as plain ASGI handlers: form in, JSON out, nothing between.
 
-The token and introspection endpoints take a body and return JSON; they need none of
-Litestar's parameter parsing or response machinery, which would cost more CPU than the
-endpoint's own work. They stay Litestar routes: middleware, exception handling and
-logging apply as everywhere else.
+The token, introspection and revocation endpoints take a body and return JSON; they need
+none of Litestar's parameter parsing, response machinery or middleware, which would cost
+more CPU than the endpoint's own work. They are registered as Litestar routes (one route
+table) but served by services/api/fast_lane.py ahead of the middleware, so each answers
+for itself: the request id, and every failure as an OAuth error (never a bare 500 page).
 """
 
 from __future__ import annotations
@@ -11,18 +12,26 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, Protocol
 
+import structlog
 from litestar import asgi
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import HTTPResponseStartEvent, HTTPScope, Receive, Scope, Send
 
 from schemas.envelope import ActorKind, Metadata
-from services.api.errors import NO_STORE, error_parts
+from services.api.errors import NO_STORE, error_parts, failure_parts
 from services.api.oauth.params import MAX_BODY
 from services.refusals import Refused
 
 __all__ = ["OAuthRequest", "RawRequest", "json_post_endpoint", "request_metadata"]
 
 _JSON: Final = (b"content-type", b"application/json")
+_USE_POST: Final = (
+    b'{"error":"invalid_request","error_description":"use POST","error_code":"method_not_allowed"}'
+)
+
+log = structlog.get_logger(__name__)
+
+_DRAIN_LIMIT: Final = 1024 * 1024
 
 
 class OAuthRequest(Protocol):
@@ -78,11 +87,22 @@ class RawRequest:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY:
-                raise Refused("invalid_request", "request body too large")
+                await self._discard(size, message.get("more_body", False))
+                raise Refused("request_too_large", "request body too large")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+    async def _discard(self, size: int, more: bool) -> None:
+        """Read and drop a modest overshoot, so that a client still sending gets to read the
+        413; past `_DRAIN_LIMIT` the connection is closed on it instead."""
+        while more and size <= _DRAIN_LIMIT:
+            message = await self._receive()
+            if message["type"] != "http.request":
+                return
+            size += len(message.get("body", b""))
+            more = message.get("more_body", False)
 
 
 Core = Callable[[OAuthRequest, Any], Awaitable[bytes]]
@@ -94,7 +114,7 @@ def json_post_endpoint(path: str | list[str], core: Core, name: str) -> ASGIRout
     async def endpoint(scope: HTTPScope, receive: Receive, send: Send) -> None:
         status, headers = 200, dict(NO_STORE)
         if scope["method"] != "POST":
-            status, body = 405, b'{"error":"invalid_request","error_description":"use POST"}'
+            status, body = 405, _USE_POST
             headers["Allow"] = "POST"
         else:
             authority = scope["litestar_app"].state.authority
@@ -102,6 +122,11 @@ def json_post_endpoint(path: str | list[str], core: Core, name: str) -> ASGIRout
                 body = await core(RawRequest(scope, receive), authority)
             except Refused as refused:
                 status, body, headers = error_parts(refused)
+            except Exception as error:  # answered, and logged once, here
+                status, body, headers = failure_parts(error)
+                if status == 500:
+                    log.error("unhandled_exception", exc_info=error)
+        headers["X-Request-Id"] = scope.get("state", {}).get("request_id", "")
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
             "status": status,

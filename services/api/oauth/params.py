@@ -41,7 +41,7 @@ async def read_params(request: OAuthRequest) -> dict[str, str]:
     refuse_secrets_in_query(request.scope.get("query_string", b""))
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise Refused("invalid_request", "request body too large")
+        raise Refused("request_too_large", "request body too large")
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type == "application/json":
         params = _json_params(body)
@@ -59,7 +59,7 @@ async def read_params(request: OAuthRequest) -> dict[str, str]:
 def _json_params(body: bytes) -> dict[str, str]:
     try:
         raw = msgspec.json.decode(body, type=dict[str, str | int | bool | None])
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec checks UTF-8 in strings
         raise Refused("invalid_request", "the body is not a flat JSON object") from None
     return {k: v if isinstance(v, str) else str(v) for k, v in raw.items() if v is not None}
 

@@ -15,7 +15,7 @@ from services import revocation
 from services.api.errors import NO_STORE
 from services.api.oauth.client_auth import authenticate_client
 from services.api.oauth.endpoint import request_metadata
-from services.api.oauth.params import read_params
+from services.api.oauth.params import read_params, refuse_secrets_in_query
 from services.authority import Authority
 from services.refusals import Refused
 
@@ -45,6 +45,7 @@ async def revoke_token(request: Request[Any, Any, Any]) -> Response[bytes]:
 @delete("/oauth/token/{token_id:str}", status_code=204)
 async def revoke_by_id(request: Request[Any, Any, Any], token_id: FromPath[str]) -> None:
     authority: Authority = request.app.state.authority
+    refuse_secrets_in_query(request.scope.get("query_string", b""))
     client = await authenticate_client(
         authority, request, {}, endpoint="revocation", allow_public=False
     )

@@ -20,6 +20,7 @@ from services import tokens
 from services.api.oauth.client_auth import authenticate_client
 from services.api.oauth.endpoint import OAuthRequest, json_post_endpoint, request_metadata
 from services.api.oauth.params import read_params
+from services.api.rate_limits import client_address, enforce
 from services.authority import Authority
 from services.clients import ClientRecord
 from services.commands import utcnow
@@ -135,6 +136,7 @@ async def _password_grant(
     metadata: Metadata,
 ) -> tokens.TokenResponse:
     """RFC 6749 4.3, a per-client opt-in for service accounts and scripts (see DESIGN.md)."""
+    await enforce(authority, "login", client_address(request), request, client_id=client.client_id)
     scopes = _scopes(client, grant.scope)
     outcome = await sign_in(
         authority.pool,

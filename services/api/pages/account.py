@@ -49,9 +49,10 @@ from services.api.pages.signed import (
     valid_form_token,
 )
 from services.api.pages.templates import AppView, account_page, account_sign_in_page
+from services.api.rate_limits import form_limit, page_limit
 from services.authority import Authority
-from services.authorization import withdraw_consent
 from services.commands import utcnow
+from services.consents import withdraw_consent
 from services.users import sign_in
 
 __all__ = ["ACCOUNT_PATH", "account", "account_sign_in", "disconnect", "sign_out"]
@@ -191,6 +192,8 @@ async def account(request: Request[Any, Any, Any]) -> Response[str]:
     authority: Authority = request.app.state.authority
     query = request.query_params
     lang = pick_lang(query.get("lang"), None)
+    if (limited := await page_limit(authority, "page", request, lang)) is not None:
+        return limited
     now = utcnow()
     user_id = await _signed_in(request, authority, now)
     if user_id is None:
@@ -207,6 +210,8 @@ async def account(request: Request[Any, Any, Any]) -> Response[str]:
 async def account_sign_in(request: Request[Any, Any, Any]) -> Response[str]:
     """The sign-in form: every attempt is an event; success starts a session scoped here."""
     authority: Authority = request.app.state.authority
+    if (limited := await form_limit(authority, "login", request)) is not None:
+        return limited
     form, lang = await _form(request)
     if not _csrf_ok(request, authority, form, _SIGN_IN_FORM):
         return error(lang, "account_forbidden", 403, back=_home(lang))
@@ -250,6 +255,8 @@ async def account_sign_in(request: Request[Any, Any, Any]) -> Response[str]:
 async def disconnect(request: Request[Any, Any, Any]) -> Response[str]:
     """Withdraw the user's consent to one client, then show the page without it."""
     authority: Authority = request.app.state.authority
+    if (limited := await form_limit(authority, "page", request)) is not None:
+        return limited
     form, lang = await _form(request)
     now = utcnow()
     user_id = await _signed_in(request, authority, now)
@@ -277,6 +284,8 @@ async def disconnect(request: Request[Any, Any, Any]) -> Response[str]:
 async def sign_out(request: Request[Any, Any, Any]) -> Response[str]:
     """End this browser's session here (the sealed cookie is dropped)."""
     authority: Authority = request.app.state.authority
+    if (limited := await form_limit(authority, "page", request)) is not None:
+        return limited
     form, lang = await _form(request)
     user_id = await _signed_in(request, authority, utcnow())
     if user_id is not None and not _csrf_ok(request, authority, form, _USER_FORM, user_id):

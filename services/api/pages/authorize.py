@@ -48,6 +48,7 @@ from services.api.pages.signed import (
     valid_form_token,
 )
 from services.api.pages.templates import ScopeView, consent_page, login_page
+from services.api.rate_limits import form_limit, page_limit
 from services.authority import Authority
 from services.authorization import (
     PageError,
@@ -55,7 +56,6 @@ from services.authorization import (
     SignedIn,
     active_client,
     approve,
-    consented,
     deny,
     issue_code,
     needs_login,
@@ -65,6 +65,7 @@ from services.authorization import (
 )
 from services.clients import ClientRecord
 from services.commands import utcnow
+from services.consents import consented
 from services.users import SignIn, sign_in
 
 __all__ = ["active_session", "authorize", "consent", "sign_in_page"]
@@ -232,6 +233,8 @@ async def authorize(request: Request[Any, Any, Any]) -> Response[str]:
     authority: Authority = request.app.state.authority
     params, repeated = await _params(request)
     lang = pick_lang(params.get("lang"), params.get("ui_locales"))
+    if (limited := await page_limit(authority, "page", request, lang)) is not None:
+        return limited
     metadata = _metadata(request, params.get("client_id"))
     outcome = await validate(authority, params, repeated, metadata)
     if isinstance(outcome, PageError | Redirect):
@@ -293,6 +296,8 @@ def _csrf_ok(
 async def sign_in_page(request: Request[Any, Any, Any]) -> Response[str]:
     """The login form: check credentials (every attempt is an event), then consent or redirect."""
     authority: Authority = request.app.state.authority
+    if (limited := await form_limit(authority, "login", request)) is not None:
+        return limited
     now = utcnow()
     loaded = await _form(request, authority, now)
     if isinstance(loaded, Response):
@@ -367,6 +372,8 @@ def _refused(
 async def consent(request: Request[Any, Any, Any]) -> Response[str]:
     """The consent form: remember the consent and redirect with a code, or deny."""
     authority: Authority = request.app.state.authority
+    if (limited := await form_limit(authority, "page", request)) is not None:
+        return limited
     now = utcnow()
     loaded = await _form(request, authority, now)
     if isinstance(loaded, Response):

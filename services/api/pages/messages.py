@@ -61,6 +61,7 @@ class Messages:
     sign_out: str
     signed_out: str
     back_to_account: str
+    rate_limited: str  # {seconds}
     scopes: dict[str, str]
     login_errors: dict[str, str]
     page_errors: dict[str, str]
@@ -111,6 +112,7 @@ _EN: Final = Messages(
     disconnected="{client} is disconnected: its access to your account has ended.",
     sign_out="Sign out",
     signed_out="You are signed out.",
+    rate_limited=("Too many requests from your network. Wait {seconds} seconds, then try again."),
     back_to_account="Back to your account",
     scopes=_catalogued("en"),
     login_errors={
@@ -135,6 +137,7 @@ _EN: Final = Messages(
             "This form was not submitted from this browser's account page. Reload the page"
             " and try again."
         ),
+        "unavailable": "The service is briefly unavailable. Try again in a few seconds.",
         "no_consent": (
             "This application is not connected to your account (it may have been"
             " disconnected already)."
@@ -197,6 +200,9 @@ _FR: Final = Messages(
     disconnected="{client} est déconnectée : son accès à votre compte a pris fin.",
     sign_out="Se déconnecter",
     signed_out="Votre session est fermée.",
+    rate_limited=(
+        "Trop de requêtes depuis votre réseau. Patientez {seconds} secondes, puis réessayez."
+    ),
     back_to_account="Retour à votre compte",
     scopes=_catalogued("fr"),
     login_errors={
@@ -232,6 +238,9 @@ _FR: Final = Messages(
         "account_forbidden": (
             "Ce formulaire n’a pas été envoyé depuis la page de compte de ce navigateur."
             " Rechargez la page et réessayez."
+        ),
+        "unavailable": (
+            "Le service est momentanément indisponible. Réessayez dans quelques secondes."
         ),
         "no_consent": (
             "Cette application n’est pas connectée à votre compte (elle a peut-être déjà été"

@@ -42,6 +42,9 @@ def authority_of(request: Request[Any, Any, Any]) -> Authority:
 async def member_caller(request: Request[Any, Any, Any]) -> Member:
     """The `member` dependency of the member routes (RFC 6750 section 3.1 errors)."""
     record = await live_access_token(request, scope=WORKSPACES_SCOPE)
+    if any("\x00" in str(value) for value in request.path_params.values()):
+        # No workspace, user, key or client id holds NUL (PostgreSQL text cannot).
+        raise Refused("invalid_request", "an id in the path must not contain NUL characters")
     if record.subject is None:
         raise Refused("invalid_token", "the access token acts for no user")
     metadata = msgspec.structs.replace(

@@ -12,8 +12,8 @@ from infra.postgres.event_store import NEW_STREAM, EventStore
 from projections import INLINE_BULK, consents, inline_statements
 from schemas.envelope import Metadata, NewEvent
 from schemas.events import ClientRegistered
-from services.authorization import consent_stream
 from services.commands import execute
+from services.consents import consent_stream
 from services.projector import catch_up, rebuild
 
 USER = Metadata(actor="user")

@@ -16,6 +16,10 @@ from infra.config import ConfigError, load_settings
         ({"KEYLEDGER_PORT": "70000"}, "KEYLEDGER_PORT"),
         ({"KEYLEDGER_LOG_FORMAT": "xml"}, "KEYLEDGER_LOG_FORMAT"),
         ({"KEYLEDGER_SUBJECT_PREFIX": "a.>"}, "KEYLEDGER_SUBJECT_PREFIX"),
+        ({"KEYLEDGER_RATE_LIMIT_LOGIN_PER_S": "-1"}, "KEYLEDGER_RATE_LIMIT_LOGIN_PER_S"),
+        ({"KEYLEDGER_RATE_LIMIT_CLIENT_PER_S": "nan"}, "KEYLEDGER_RATE_LIMIT_CLIENT_PER_S"),
+        ({"KEYLEDGER_RATE_LIMIT_PAGE_BURST": "0"}, "KEYLEDGER_RATE_LIMIT_PAGE_BURST"),
+        ({"KEYLEDGER_RATE_LIMIT_WINDOW_S": "0"}, "KEYLEDGER_RATE_LIMIT_WINDOW_S"),
     ],
 )
 def test_a_bad_value_names_its_variable_in_one_line(environ: dict[str, str], variable: str) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from infra.logging import REDACTED, redact
+import logging
+
+import pytest
+
+from infra.logging import REDACTED, configure_logging, redact
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLWJ5dGVz"
 
@@ -41,3 +45,21 @@ def test_token_shaped_values_are_scrubbed_inside_free_text_and_nested_data() -> 
         assert secret not in rendered
     assert "state=xyz" in event["url"]
     assert "lang=fr" in event["url"]
+
+
+def test_a_library_exception_logs_a_plain_traceback_without_locals_and_scrubbed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("console", "info")
+
+    def fail() -> None:
+        password = "hunter2-local-only"  # noqa: F841 (a rich traceback would print it)
+        raise ValueError(f"bad header Bearer {JWT}")
+
+    try:
+        fail()
+    except ValueError:
+        logging.getLogger("some.library").exception("library_failed")
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "library_failed" in err
+    assert "hunter2-local-only" not in err and JWT not in err
