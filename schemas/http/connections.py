@@ -12,10 +12,12 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "CallbackQuery",
     "ConnectionList",
     "ConnectionRequest",
     "ConnectionStarted",
     "ConnectionView",
+    "ConnectionsQuery",
     "DisconnectRequest",
     "KeyRotated",
     "ProviderList",
@@ -136,3 +138,18 @@ class KeyRotated(msgspec.Struct, frozen=True, kw_only=True):
     kid: str
     retired: list[str]
     reencrypted: int
+
+
+class CallbackQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """The provider's redirect back (RFC 6749 4.1.2 and 4.1.2.1, RFC 9207); none repeated."""
+
+    state: str | None = None
+    code: str | None = None
+    iss: str | None = None
+    error: str | None = None
+    error_description: str | None = None
+
+
+class ConnectionsQuery(msgspec.Struct, frozen=True, kw_only=True):
+    # A workspace the caller is a member of: its connections instead of the caller's own.
+    workspace_id: str | None = None

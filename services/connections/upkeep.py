@@ -10,6 +10,7 @@ without ever presenting a possibly spent one-time refresh token again (DECISIONS
 from __future__ import annotations
 
 import asyncio
+import hmac
 from datetime import timedelta
 from typing import Final, Literal
 
@@ -132,7 +133,9 @@ async def resolve_claim(connector: Connector, row: ConnectionRow, metadata: Meta
         held = await connector.vault.held(connection_id)
         claimed = state.claim.refresh_token_digest if state.claim else None
         expected = claimed or (state.tokens.refresh_token_digest if state.tokens else None)
-        if held.refresh is not None and token_digest(held.refresh.reveal()) == expected:
+        # The vault must hold the token the claim names: the log vouches for what is asked.
+        presented = token_digest(held.refresh.reveal()) if held.refresh is not None else ""
+        if held.refresh is not None and hmac.compare_digest(presented, expected or "-"):
             health = await oauth.introspect(
                 connector.http, provider.introspection_endpoint,
                 connector.credentials(provider), held.refresh, hint="refresh_token",
