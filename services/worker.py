@@ -30,8 +30,10 @@ log = structlog.get_logger(__name__)
 
 async def run_worker(settings: Settings) -> None:
     assert settings.database_url is not None
-    # The relay, the projectors, the checkpointer, and the scheduler's lock and actions.
-    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=12 + len(ASYNC))
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=5 + len(ASYNC))
+    # The scheduler's lock and actions on a pool of their own: the log's followers never
+    # wait for a connection behind refreshes, nor share a pool's recovery after an outage.
+    scheduler_pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=10)
     wakeup = Wakeup()
     poll = settings.poll_interval_ms / 1000
     projector = Projector(
@@ -46,9 +48,11 @@ async def run_worker(settings: Settings) -> None:
         poll_interval=poll,
     )
     # The scheduler appends (refreshes, health checks) with the inline projections, as the API.
-    notifier = Notifier(pool)
-    store = EventStore(pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=notifier.poke)
-    connector = open_connector(settings, pool, store)
+    notifier = Notifier(scheduler_pool)
+    store = EventStore(
+        scheduler_pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=notifier.poke
+    )
+    connector = open_connector(settings, scheduler_pool, store)
     scheduler = Scheduler(connector)
     log.info("worker_started", projections=[p.name for p in ASYNC])
     try:
@@ -62,6 +66,7 @@ async def run_worker(settings: Settings) -> None:
         await connector.close()
         await notifier.close()
         await wakeup.close()
+        await scheduler_pool.close()
         await pool.close()
 
 
