@@ -55,6 +55,10 @@ CATALOGUE: Final[dict[str, Scope]] = {
                "Le journal d’audit de l’espace de travail : qui a fait quoi, et quand."),
         _scope("workspaces", "write", "Your workspaces: their members, roles and API keys.",
                "Vos espaces de travail : leurs membres, leurs rôles et leurs clés d’API."),
+        _scope("connections", "write",
+               "The accounts you connect from other services: connecting, seeing and ending them.",
+               "Les comptes que vous connectez depuis d’autres services : les connecter, les voir "
+               "et y mettre fin."),
     )
 }  # fmt: skip
 

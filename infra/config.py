@@ -56,6 +56,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Days audit_trail rows are kept before `keyledger audit prune` may drop them; unset:
     # kept forever. The log itself is never pruned, so a rebuild brings the rows back.
     audit_retention_days: int | None = None
+    # Connected accounts: how often the scheduler looks for upstream tokens to refresh or
+    # check, how long a provider may take to answer, how long an authorization may take.
+    connections_tick_ms: int = 5_000
+    upstream_timeout_s: float = 10.0
+    connection_start_ttl_s: int = 600
+    # Fault injection for the crash tests: the scheduler stops dead at this point of a
+    # refresh ("after_claim" or "after_answer") so that a test can kill it there. Never set
+    # it in production: refreshes would stop.
+    connections_pause_at: Literal["after_claim", "after_answer"] | None = None
     # Rate limits (DECISIONS 20): requests per second and burst, for the whole of one API
     # replica (each of its workers enforces its share). 0 per second turns a limit off.
     # Per authenticated client, and per source address, at the token, introspection and
@@ -95,11 +104,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError(f"{ENV_PREFIX}CHECKPOINT_INTERVAL_S must be positive")
         if self.audit_retention_days is not None and self.audit_retention_days < 1:
             raise ValueError(f"{ENV_PREFIX}AUDIT_RETENTION_DAYS must be at least 1")
+        self._check_connections()
         self._check_rate_limits()
         if not re.fullmatch(r"[A-Za-z0-9_-]+", self.nats_stream):
             raise ValueError(f"{ENV_PREFIX}NATS_STREAM may hold letters, digits, '_' and '-' only")
         if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", self.subject_prefix):
             raise ValueError(f"{ENV_PREFIX}SUBJECT_PREFIX must be dot-separated NATS tokens")
+
+    def _check_connections(self) -> None:
+        if self.connections_tick_ms < 10:
+            raise ValueError(f"{ENV_PREFIX}CONNECTIONS_TICK_MS must be at least 10")
+        if not 0.1 <= self.upstream_timeout_s <= 300:
+            raise ValueError(f"{ENV_PREFIX}UPSTREAM_TIMEOUT_S must be between 0.1 and 300")
+        if not 60 <= self.connection_start_ttl_s <= 3600:
+            raise ValueError(f"{ENV_PREFIX}CONNECTION_START_TTL_S must be between 60 and 3600")
 
     def _check_rate_limits(self) -> None:
         for name in RATE_LIMITS:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from projections import audit_trail, clients, consents, token_state, users, workspaces
+from projections import (
+    audit_trail,
+    clients,
+    connections,
+    consents,
+    providers,
+    token_state,
+    users,
+    workspaces,
+)
 from projections.projection import Projection, Statement
 from schemas.envelope import RecordedEvent
 
@@ -26,6 +35,8 @@ INLINE: Final[tuple[Projection, ...]] = (
     users.PROJECTION,
     token_state.PROJECTION,
     workspaces.PROJECTION,
+    providers.PROJECTION,
+    connections.PROJECTION,
 )
 ASYNC: Final[tuple[Projection, ...]] = (audit_trail.PROJECTION, consents.PROJECTION)
 ALL: Final = INLINE + ASYNC

@@ -25,6 +25,13 @@ from schemas.events import (
     ClientReinstated,
     ClientSecretRotated,
     ClientSuspended,
+    ConnectionAttemptFailed,
+    ConnectionEstablished,
+    ConnectionExpired,
+    ConnectionHealthChecked,
+    ConnectionReauthenticationRequired,
+    ConnectionRevoked,
+    ConnectionStarted,
     ConsentGranted,
     ConsentWithdrawn,
     Event,
@@ -34,6 +41,8 @@ from schemas.events import (
     MemberInvited,
     MemberRemoved,
     MemberRoleChanged,
+    ProviderRegistered,
+    ProviderRemoved,
     RateLimitExceeded,
     RefreshTokenIssued,
     RefreshTokenReuseDetected,
@@ -43,11 +52,16 @@ from schemas.events import (
     SigningKeyRevoked,
     TokenFamilyRevoked,
     TokenRequestRefused,
+    UpstreamRefreshFailed,
+    UpstreamRefreshStarted,
+    UpstreamTokenRefreshed,
     UserDisabled,
     UserOtpEnabled,
     UserPasswordChanged,
     UserRegistered,
     UserTokensRevoked,
+    VaultKeyCreated,
+    VaultKeyRetired,
     WorkspaceCreated,
     WorkspaceTokensRevoked,
     to_snake_case,
@@ -152,6 +166,23 @@ def resource_of(event: Event) -> str | None:
             return f"audit:{query}"
         case AuditTrailPruned():
             return "audit:prune"
+        case ProviderRegistered(provider_id=provider_id) | ProviderRemoved(provider_id=provider_id):
+            return f"provider:{provider_id}"
+        case (
+            ConnectionStarted(connection_id=connection_id)
+            | ConnectionEstablished(connection_id=connection_id)
+            | ConnectionAttemptFailed(connection_id=connection_id)
+            | UpstreamRefreshStarted(connection_id=connection_id)
+            | UpstreamTokenRefreshed(connection_id=connection_id)
+            | UpstreamRefreshFailed(connection_id=connection_id)
+            | ConnectionReauthenticationRequired(connection_id=connection_id)
+            | ConnectionHealthChecked(connection_id=connection_id)
+            | ConnectionRevoked(connection_id=connection_id)
+            | ConnectionExpired(connection_id=connection_id)
+        ):
+            return f"connection:{connection_id}"
+        case VaultKeyCreated(kid=kid) | VaultKeyRetired(kid=kid):
+            return f"vault_key:{kid}"
         case _:
             assert_never(event)
 
@@ -175,6 +206,7 @@ def subject_of(event: Event) -> str | None:
             | InvitationAccepted(user_id=user_id)
             | MemberRoleChanged(user_id=user_id)
             | MemberRemoved(user_id=user_id)
+            | ConnectionStarted(user_id=user_id)
         ):
             return user_id
         case WorkspaceCreated(owner_id=owner_id):
@@ -203,6 +235,9 @@ def workspace_of(event: Event) -> str | None:
             | ApiKeyCreated(workspace_id=workspace)
             | ApiKeyRotated(workspace_id=workspace)
             | ApiKeyRevoked(workspace_id=workspace)
+            | ProviderRegistered(workspace_id=workspace)
+            | ProviderRemoved(workspace_id=workspace)
+            | ConnectionStarted(workspace_id=workspace)
         ):
             return workspace
         case _:
@@ -222,6 +257,18 @@ def outcome_of(event: Event) -> tuple[str, str | None]:
             return "failure", "refresh_token_reuse"
         case TokenRequestRefused(error=error):
             return "failure", error
+        case ConnectionAttemptFailed(reason=reason):
+            return "failure", reason
+        case UpstreamRefreshFailed(error=error):
+            return "failure", error
+        case ConnectionReauthenticationRequired(reason=reason):
+            return "failure", reason
+        case ConnectionHealthChecked(result=result) if result != "active":
+            return "failure", f"token_{result}"
+        case ConnectionRevoked(cause="upstream", reason=reason):
+            return "failure", f"revoked_upstream: {reason}" if reason else "revoked_upstream"
+        case ConnectionExpired():
+            return "failure", "expired"
         case RateLimitExceeded():
             return "failure", "too_many_requests"
         case _:

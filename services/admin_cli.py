@@ -24,6 +24,7 @@ from services import administration
 from services.administration import StatusAction
 from services.authority import Authority
 from services.clients import registration_problems
+from services.connections_cli import add_connection_commands
 from services.subcommand import (
     METADATA,
     SHOWN_ONCE,
@@ -270,7 +271,8 @@ def _add_users(commands: Any, run: Runner) -> None:
 
 
 def add_admin_commands(commands: Any, run: Runner) -> None:
-    """Add `clients`, `users`, `keys`, `workspaces` and `api-keys` to the `keyledger` commands."""
+    """Add `clients`, `users`, `keys`, `workspaces`, `api-keys`, `providers` and `connections`
+    to the `keyledger` commands."""
     _add_clients(commands, run)
     _add_users(commands, run)
     keys = commands.add_parser("keys", help="token signing keys; API keys about to expire")
@@ -284,3 +286,4 @@ def add_admin_commands(commands: Any, run: Runner) -> None:
     revoke.add_argument("--reason", default="")
     add_expiring_command(actions, run)
     add_workspace_commands(commands, run)
+    add_connection_commands(commands, run)

@@ -25,7 +25,7 @@ from services.introspection import TokenLookup
 from services.keys import KeyRing, ensure_keys, load_keys
 from services.rate_limits import RateLimits
 
-__all__ = ["Authority", "open_authority", "open_sealer"]
+__all__ = ["Authority", "master_key", "open_authority", "open_sealer"]
 
 # How often each process looks for rotated signing keys.
 KEY_REFRESH_S: Final = 5.0
@@ -57,19 +57,20 @@ class Authority:
                 self.keys = await load_keys(self.pool, self.sealer, known=self.keys)
 
 
-def _master_key(settings: Settings) -> bytes:
+def master_key(settings: Settings) -> bytes:
+    """The service's root secret: KEYLEDGER_MASTER_KEY, or `<data dir>/master.key`."""
     return load_master_key(settings.master_key, Path(settings.data_dir).expanduser() / "master.key")
 
 
 def open_sealer(settings: Settings) -> Sealer:
     """What opens the sealed signing keys (and seals new ones) under the master key."""
-    return Sealer({"k1": derive_key(_master_key(settings), "seal:k1")}, current="k1")
+    return Sealer({"k1": derive_key(master_key(settings), "seal:k1")}, current="k1")
 
 
 async def open_authority(
     settings: Settings, pool: asyncpg.Pool, on_commit: Callable[[bool], None] | None = None
 ) -> Authority:
-    master = _master_key(settings)
+    master = master_key(settings)
     sealer = Sealer({"k1": derive_key(master, "seal:k1")}, current="k1")
     store = EventStore(
         pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=on_commit, urgent=REVOKING

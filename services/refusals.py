@@ -28,6 +28,7 @@ Reason = Literal[
     "insufficient_scope",
     "not_found",
     "conflict",
+    "temporarily_unavailable",
 ]
 
 

@@ -1,4 +1,5 @@
-"""The background worker: the relay, the projector and the checkpointer, beside the API."""
+"""The background worker: the relay, the projector, the checkpointer and the connections'
+scheduler, beside the API."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import structlog
 
 from infra.config import Settings
 from infra.nats_bus import BusUnavailable, EventBus
-from infra.postgres.notify import Wakeup
-from projections import ASYNC
+from infra.postgres.event_store import EventStore
+from infra.postgres.notify import Notifier, Wakeup
+from projections import ASYNC, INLINE_BULK, inline_statements
 from services.authority import open_sealer
 from services.checkpointer import Checkpointer, key_ring_signer
+from services.connections.connector import open_connector
+from services.connections.scheduler import Scheduler
 from services.projector import Projector
 from services.relay import Relay
 
@@ -29,6 +33,9 @@ log = structlog.get_logger(__name__)
 async def run_worker(settings: Settings) -> None:
     assert settings.database_url is not None
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=5 + len(ASYNC))
+    # The scheduler's lock and actions on a pool of their own: the log's followers never
+    # wait for a connection behind refreshes, nor share a pool's recovery after an outage.
+    scheduler_pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=10)
     wakeup = Wakeup()
     poll = settings.poll_interval_ms / 1000
     projector = Projector(
@@ -42,6 +49,13 @@ async def run_worker(settings: Settings) -> None:
         interval_s=settings.checkpoint_interval_s,
         poll_interval=poll,
     )
+    # The scheduler appends (refreshes, health checks) with the inline projections, as the API.
+    notifier = Notifier(scheduler_pool)
+    store = EventStore(
+        scheduler_pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=notifier.poke
+    )
+    connector = open_connector(settings, scheduler_pool, store)
+    scheduler = Scheduler(connector)
     log.info("worker_started", projections=[p.name for p in ASYNC])
     try:
         async with asyncio.TaskGroup() as group:
@@ -49,13 +63,18 @@ async def run_worker(settings: Settings) -> None:
             group.create_task(_reported("relay", _relay(settings, pool, wakeup)))
             group.create_task(_reported("projector", projector.run()))
             group.create_task(_reported("checkpointer", checkpointer.run()))
+            group.create_task(_reported("scheduler", scheduler.run()))
     finally:
         # Bounded, so that a failed worker exits and `serve` starts a fresh one.
+        await connector.close()
+        await notifier.close()
         await wakeup.close()
         try:
             async with asyncio.timeout(_CLOSE_S):
+                await scheduler_pool.close()
                 await pool.close()
         except TimeoutError:
+            scheduler_pool.terminate()
             pool.terminate()
 
 

@@ -24,8 +24,22 @@ from schemas.events.client import (
     ClientSecretRotated,
     ClientSuspended,
 )
+from schemas.events.connection import (
+    ConnectionAttemptFailed,
+    ConnectionEstablished,
+    ConnectionEvent,
+    ConnectionExpired,
+    ConnectionHealthChecked,
+    ConnectionReauthenticationRequired,
+    ConnectionRevoked,
+    ConnectionStarted,
+    UpstreamRefreshFailed,
+    UpstreamRefreshStarted,
+    UpstreamTokenRefreshed,
+)
 from schemas.events.consent import ConsentEvent, ConsentGranted, ConsentWithdrawn
 from schemas.events.login import LoginEvent, LoginRefused, LoginSucceeded
+from schemas.events.provider import ProviderEvent, ProviderRegistered, ProviderRemoved
 from schemas.events.rate_limit import RateLimitEvent, RateLimitExceeded
 from schemas.events.refusal import RefusalEvent, TokenRequestRefused
 from schemas.events.signing_key import (
@@ -52,6 +66,7 @@ from schemas.events.user import (
     UserRegistered,
     UserTokensRevoked,
 )
+from schemas.events.vault_key import VaultKeyCreated, VaultKeyEvent, VaultKeyRetired
 from schemas.events.workspace import (
     ApiKeyCreated,
     ApiKeyRevoked,
@@ -84,6 +99,13 @@ __all__ = [
     "ClientReinstated",
     "ClientSecretRotated",
     "ClientSuspended",
+    "ConnectionAttemptFailed",
+    "ConnectionEstablished",
+    "ConnectionExpired",
+    "ConnectionHealthChecked",
+    "ConnectionReauthenticationRequired",
+    "ConnectionRevoked",
+    "ConnectionStarted",
     "ConsentGranted",
     "ConsentWithdrawn",
     "Digest",
@@ -97,6 +119,8 @@ __all__ = [
     "MemberRemoved",
     "MemberRoleChanged",
     "PasswordHash",
+    "ProviderRegistered",
+    "ProviderRemoved",
     "RateLimitExceeded",
     "RefreshTokenIssued",
     "RefreshTokenReuseDetected",
@@ -108,11 +132,16 @@ __all__ = [
     "TokenFamilyRevoked",
     "TokenRequestRefused",
     "UnknownEventVersion",
+    "UpstreamRefreshFailed",
+    "UpstreamRefreshStarted",
+    "UpstreamTokenRefreshed",
     "UserDisabled",
     "UserOtpEnabled",
     "UserPasswordChanged",
     "UserRegistered",
     "UserTokensRevoked",
+    "VaultKeyCreated",
+    "VaultKeyRetired",
     "WorkspaceCreated",
     "WorkspaceTokensRevoked",
     "decode_event",
@@ -134,6 +163,9 @@ Event = (
     | RateLimitEvent
     | WorkspaceEvent
     | AuditEvent
+    | ProviderEvent
+    | ConnectionEvent
+    | VaultKeyEvent
 )
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)

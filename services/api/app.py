@@ -18,6 +18,7 @@ from infra.postgres.notify import Notifier
 from infra.postgres.outage import OUTAGE_ERRORS, is_outage
 from infra.postgres.pool import create_request_pool
 from services.api.audit import audit_router
+from services.api.connections import connection_router
 from services.api.errors import http_exception_handler, refused_handler
 from services.api.fast_lane import FastLane
 from services.api.health import HealthController
@@ -37,6 +38,7 @@ from services.api.pages.authorize import authorize, consent, sign_in_page
 from services.api.request_id import RequestIdMiddleware
 from services.api.workspaces import current_api_key, workspace_router
 from services.authority import open_authority
+from services.connections.connector import open_connector
 from services.refusals import Refused
 
 __all__ = ["create_app"]
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )  # fmt: skip
         notifier = Notifier(pool)
         authority = await open_authority(settings, pool, on_commit=notifier.poke)
+        connector = open_connector(settings, pool, authority.store)
         app.state.update(
             settings=settings,
             pool=pool,
@@ -74,12 +77,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             notifier=notifier,
             store=authority.store,
             authority=authority,
+            connector=connector,
         )
         key_refresh = asyncio.create_task(authority.refresh_keys_forever())
         try:
             yield
         finally:
             key_refresh.cancel()
+            await connector.close()
             await notifier.close()
             await bus.close()
             await pool.close()
@@ -110,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             audit_router(),
             workspace_router(),
             current_api_key,
+            connection_router(),
         ],
         exception_handlers={
             Refused: refused_handler,

@@ -50,6 +50,8 @@ TRANSLATION: Final[dict[Reason, tuple[str, int]]] = {
     "insufficient_scope": ("insufficient_scope", 403),
     "not_found": ("not_found", 404),
     "conflict": ("conflict", 409),
+    # RFC 6749 4.1.2.1's code for a server that cannot answer now (here: a provider).
+    "temporarily_unavailable": ("temporarily_unavailable", 503),
 }
 
 # What Litestar itself refuses (routing, body size, parameter types), in the same shape:

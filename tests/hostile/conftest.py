@@ -43,7 +43,7 @@ from tests.e2e.conftest import (  # noqa: F401
 
 PASSWORD = "hostile input pass 1"
 ADMIN_SCOPES = ("keyledger:admin", "audit:read", "keyledger:introspect")
-USER_SCOPES = ("openid", "profile", "workspaces")
+USER_SCOPES = ("openid", "profile", "workspaces", "connections")
 
 
 @dataclass(frozen=True)

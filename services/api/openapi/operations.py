@@ -13,6 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from schemas.http.audit import EventsQuery, ExportQuery, PointInTimeQuery, TimelineQuery
+from schemas.http.connections import (
+    CallbackQuery,
+    ConnectionRequest,
+    ConnectionsQuery,
+    ConnectionView,
+    DisconnectRequest,
+    ProviderRequest,
+)
 from schemas.http.management import (
     ClientRegistrationRequest,
     ClientStatusChange,
@@ -108,6 +116,7 @@ _PAGE_COOKIES: Final = ("kl_csrf", "kl_session")
 _ADMIN: Final = _bearer("keyledger:admin")
 _MEMBER: Final = _bearer("workspaces")
 _AUDITOR: Final = (*_bearer("audit:read"), _API_KEY)
+_OWNER: Final = _bearer("connections")
 _MANAGE_ERRORS: Final = (400, 401, 403, 404, 409, 413)
 _PAGE: Final = Answer("the page", media=(HTML,))
 _REDIRECT: Final = Answer("a redirect (303 See Other)", headers=("Location",))
@@ -120,6 +129,10 @@ def _manage(summary: str, body: type | None = None, *, optional: bool = False) -
 
 def _member(summary: str, body: type | None = None, *, optional: bool = False) -> Operation:
     return Operation(summary, _MEMBER, body=body, body_required=not optional, errors=_MANAGE_ERRORS)
+
+
+def _owner(summary: str, body: type | None = None, *, optional: bool = False) -> Operation:
+    return Operation(summary, _OWNER, body=body, body_required=not optional, errors=_MANAGE_ERRORS)
 
 
 def _page(summary: str, body: type | None, errors: tuple[int, ...], **kw: Any) -> Operation:
@@ -285,6 +298,37 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ),
     ("post", "/workspaces/{workspace_id}/applications/{client_id}/cut-off"): _member(
         "The Owner cuts an application off"
+    ),
+    ("post", "/connections"): _owner(
+        "Start connecting an account at a provider", ConnectionRequest
+    ),
+    ("get", "/connections"): Operation(
+        "The caller's connections, or a workspace's",
+        _OWNER,
+        query=ConnectionsQuery,
+        errors=(400, 401, 403, 404),
+    ),
+    ("get", "/connections/callback"): Operation(
+        "The provider's redirect back: the code is exchanged, the connection stored",
+        query=CallbackQuery,
+        answers={200: Answer("the connection", ConnectionView)},
+        errors=(400, 403, 503),
+    ),
+    ("get", "/connections/{connection_id}"): _owner("A connection's status (never a token)"),
+    ("delete", "/connections/{connection_id}"): _owner(
+        "End a connection: the provider revokes its tokens", DisconnectRequest, optional=True
+    ),
+    ("get", "/manage/providers"): _manage("The operator's providers"),
+    ("post", "/manage/providers"): _manage("Register a provider for every user", ProviderRequest),
+    ("delete", "/manage/providers/{provider_id}"): _manage(
+        "Remove a provider: no new connections", DisconnectRequest, optional=True
+    ),
+    ("get", "/workspaces/{workspace_id}/providers"): _owner("The workspace's own providers"),
+    ("post", "/workspaces/{workspace_id}/providers"): _owner(
+        "Register a provider of the workspace's own", ProviderRequest
+    ),
+    ("delete", "/workspaces/{workspace_id}/providers/{provider_id}"): _owner(
+        "Remove a workspace's provider", DisconnectRequest, optional=True
     ),
     ("get", "/api-keys/current"): Operation(
         "The workspace API key presented", (_API_KEY,), errors=(400, 401)
