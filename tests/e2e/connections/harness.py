@@ -32,12 +32,12 @@ from infra.crypto.secret import Secret
 from infra.postgres.event_store import EventStore
 from projections import INLINE_BULK, inline_statements
 from schemas.envelope import Metadata
-from services.api.app import create_app
 from services.authority import Authority, open_authority
 from services.clients import ClientRegistration, register_client
 from services.connections.connector import CALLBACK_PATH, Connector, open_connector
 from services.connections.scheduler import Scheduler
 from services.users import create_user
+from tests.e2e.conftest import running_app
 
 __all__ = [
     "CONNECTOR_BASE",
@@ -48,7 +48,6 @@ __all__ = [
     "User",
     "cli",
     "eventually",
-    "running_app",
 ]
 
 PASSWORD = "connection pass 1"
@@ -255,30 +254,6 @@ class Downstream:
 
 def state_of(authorization_url: str) -> str:
     return parse_qs(urlsplit(authorization_url).query)["state"][0]
-
-
-@contextlib.asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[Litestar]:
-    """The app with its lifespan entered, in this event loop (as `keyledger serve` runs it)."""
-    application = create_app(settings)
-    started, stop = asyncio.Event(), asyncio.Event()
-
-    async def serve() -> None:
-        async with application.lifespan():
-            started.set()
-            await stop.wait()
-
-    task = asyncio.create_task(serve())
-    ready = asyncio.ensure_future(started.wait())
-    await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
-    ready.cancel()
-    if task.done():
-        task.result()
-    try:
-        yield application
-    finally:
-        stop.set()
-        await task
 
 
 @contextlib.asynccontextmanager
