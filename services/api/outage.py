@@ -11,26 +11,19 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions.responses import create_exception_response
 
 from infra.postgres.outage import is_outage
-from services.api.errors import NO_STORE, RETRY_AFTER_S, ErrorBody
+from services.api.errors import RETRY_AFTER_S, failure_parts
 from services.api.pages.messages import pick_lang
 from services.api.pages.responses import error
 
 __all__ = ["outage_handler"]
+
 # Paths that answer a browser with HTML pages.
 _PAGES: Final = ("/oauth/authorize", "/account")
-_BODY: Final = msgspec.json.encode(
-    ErrorBody(
-        error="temporarily_unavailable",
-        error_description="the service is briefly unavailable; retry after the delay given",
-        error_code="temporarily_unavailable",
-    )
-)
 
 log = structlog.get_logger(__name__)
 
@@ -39,12 +32,10 @@ def outage_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[
     if not is_outage(exc):
         return create_exception_response(request, exc)  # logged as unhandled by the app
     log.warning("database_unavailable", path=request.url.path, error=str(exc) or type(exc).__name__)
-    headers = {"Retry-After": str(RETRY_AFTER_S)}
     if request.url.path.startswith(_PAGES):
         query = request.query_params
         page = error(pick_lang(query.get("lang"), query.get("ui_locales")), "unavailable", 503)
-        page.headers.update(headers)
+        page.headers["Retry-After"] = str(RETRY_AFTER_S)
         return page
-    return Response(
-        _BODY, status_code=503, media_type="application/json", headers={**NO_STORE, **headers}
-    )
+    status, body, headers = failure_parts(exc)  # the same answer as the hot endpoints'
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
