@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final, assert_never
 
-from projections.projection import Projection, Statement, load_ddl
+from projections.projection import Projection, Statement, json_rows, load_ddl
 from schemas.envelope import RecordedEvent
 from schemas.events import (
     EVENT_TYPES,
@@ -81,16 +81,15 @@ INSERT INTO audit_trail (seq, global_position, event_id, occurred_at, stream_id,
 VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM audit_trail), $1, $2, $3, $4, $5, $6, $7, $8,
     $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 """
-_INSERT_MANY: Final = """
+_INSERT_MANY: Final = f"""
 INSERT INTO audit_trail (seq, global_position, event_id, occurred_at, stream_id, action,
     outcome, reason, actor, actor_id, subject_user, workspace_id, client_id, resource, ip,
     user_agent, request_id, correlation_id, hash)
 SELECT (SELECT coalesce(max(seq), 0) FROM audit_trail) + n, g, e, o, s, a, oc, rs, ac, ai, su,
     w, c, re, ip, ua, rq, co, h
-FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
-    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-    $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bytea[])
-    WITH ORDINALITY AS t(g, e, o, s, a, oc, rs, ac, ai, su, w, c, re, ip, ua, rq, co, h, n)
+FROM {json_rows("g bigint, e uuid, o timestamptz, s text, a text, oc text, rs text, ac text,"
+                " ai text, su text, w text, c text, re text, ip text, ua text, rq text,"
+                " co text, h bytea", ordinality=True)}
 """
 
 

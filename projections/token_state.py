@@ -13,7 +13,7 @@ from typing import Final
 
 from domain.policies.lifetimes import CLIENT_RECORD_TTL
 from domain.revocation import Lifetimes, revocation_of
-from projections.projection import Projection, Statement, load_ddl
+from projections.projection import Projection, Statement, json_rows, load_ddl
 from schemas.envelope import RecordedEvent
 from schemas.events import (
     AccessTokenIssued,
@@ -71,13 +71,12 @@ INSERT INTO token_state (token_digest, kind, jti, family_id, client_id, subject,
                          workspace_id, grant_type, issued_at, expires_at, kid)
 VALUES ($1, 'access', $2, $3, $4, $5, string_to_array($6, ' '), $7, $8, $9, $10, $11)
 """
-_ISSUE_ACCESS_BULK: Final = """
+_ISSUE_ACCESS_BULK: Final = f"""
 INSERT INTO token_state (token_digest, kind, jti, family_id, client_id, subject, scopes,
                          workspace_id, grant_type, issued_at, expires_at, kid)
 SELECT d, 'access', j, f, c, s, string_to_array(sc, ' '), w, g, i, e, k
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[])
-     AS r(d, j, f, c, s, sc, w, g, i, e, k)
+FROM {json_rows("d text, j text, f text, c text, s text, sc text, w text, g text,"
+                " i timestamptz, e timestamptz, k text")}
 """
 # A refresh token belongs to its family's grant: copy it from the family's latest access token.
 _ISSUE_REFRESH: Final = """
@@ -89,17 +88,17 @@ ORDER BY issued_at DESC LIMIT 1
 """
 _SPEND: Final = "UPDATE token_state SET spent_at = $2 WHERE token_digest = $1"
 _REVOKE_JTI: Final = "UPDATE token_state SET revoked_at = $2 WHERE jti = $1 AND revoked_at IS NULL"
-_REVOKE_JTI_BULK: Final = """
+_REVOKE_JTI_BULK: Final = f"""
 UPDATE token_state SET revoked_at = r.at
-FROM unnest($1::text[], $2::timestamptz[]) AS r(jti, at)
+FROM {json_rows("jti text, at timestamptz")}
 WHERE token_state.jti = r.jti AND token_state.revoked_at IS NULL
 """
 _REVOKE_FAMILY: Final = """
 UPDATE token_state SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL
 """
-_REVOKE_FAMILY_BULK: Final = """
+_REVOKE_FAMILY_BULK: Final = f"""
 UPDATE token_state SET revoked_at = r.at
-FROM unnest($1::text[], $2::timestamptz[]) AS r(family_id, at)
+FROM {json_rows("family_id text, at timestamptz")}
 WHERE token_state.family_id = r.family_id AND token_state.revoked_at IS NULL
 """
 _REVOKE_BEFORE: Final = """

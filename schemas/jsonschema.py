@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import msgspec
@@ -22,6 +23,11 @@ def events_schema() -> dict[str, Any]:
     versions = {cls.__name__: cls.schema_version for cls in EVENT_TYPES}
     for name, version in versions.items():
         components[name]["x-schema-version"] = version
+    for component in components.values():
+        # Docstrings as `inspect.cleandoc` has them, whichever msgspec release generated them
+        # (newer ones strip the indentation, older ones keep it).
+        if "description" in component:
+            component["description"] = inspect.cleandoc(component["description"])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "keyledger events",
