@@ -81,15 +81,17 @@ INSERT INTO audit_trail (seq, global_position, event_id, occurred_at, stream_id,
 VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM audit_trail), $1, $2, $3, $4, $5, $6, $7, $8,
     $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 """
+_ROW_COLUMNS: Final = (
+    "g bigint, e uuid, o timestamptz, s text, a text, oc text, rs text, ac text, ai text,"
+    " su text, w text, c text, re text, ip text, ua text, rq text, co text, h bytea"
+)
 _INSERT_MANY: Final = f"""
 INSERT INTO audit_trail (seq, global_position, event_id, occurred_at, stream_id, action,
     outcome, reason, actor, actor_id, subject_user, workspace_id, client_id, resource, ip,
     user_agent, request_id, correlation_id, hash)
 SELECT (SELECT coalesce(max(seq), 0) FROM audit_trail) + n, g, e, o, s, a, oc, rs, ac, ai, su,
     w, c, re, ip, ua, rq, co, h
-FROM {json_rows("g bigint, e uuid, o timestamptz, s text, a text, oc text, rs text, ac text,"
-                " ai text, su text, w text, c text, re text, ip text, ua text, rq text,"
-                " co text, h bytea", ordinality=True)}
+FROM {json_rows(_ROW_COLUMNS, ordinality=True)}
 """
 
 

@@ -71,12 +71,15 @@ INSERT INTO token_state (token_digest, kind, jti, family_id, client_id, subject,
                          workspace_id, grant_type, issued_at, expires_at, kid)
 VALUES ($1, 'access', $2, $3, $4, $5, string_to_array($6, ' '), $7, $8, $9, $10, $11)
 """
+_ACCESS_COLUMNS: Final = (
+    "d text, j text, f text, c text, s text, sc text, w text, g text, i timestamptz,"
+    " e timestamptz, k text"
+)
 _ISSUE_ACCESS_BULK: Final = f"""
 INSERT INTO token_state (token_digest, kind, jti, family_id, client_id, subject, scopes,
                          workspace_id, grant_type, issued_at, expires_at, kid)
 SELECT d, 'access', j, f, c, s, string_to_array(sc, ' '), w, g, i, e, k
-FROM {json_rows("d text, j text, f text, c text, s text, sc text, w text, g text,"
-                " i timestamptz, e timestamptz, k text")}
+FROM {json_rows(_ACCESS_COLUMNS)}
 """
 # A refresh token belongs to its family's grant: copy it from the family's latest access token.
 _ISSUE_REFRESH: Final = """
