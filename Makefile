@@ -45,7 +45,7 @@ bench: ## event store, relay and latency benchmark (HTTP: make bench-oauth)
 	$(PY) -m tests.bench.bench_event_store
 
 bench-oauth: ## wrk: token issuance and introspection vs a do-nothing Litestar ceiling
-	$(PY) tests/bench/bench_oauth.py
+	$(PY) -m tests.bench.bench_oauth
 
 bench-revocations: ## revoke request to downstream refusal (p50/p99), local validation rate
 	$(PY) -m tests.bench.bench_revocations

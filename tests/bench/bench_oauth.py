@@ -12,7 +12,7 @@ of the ceiling, introspection >= 5,000/s, p99 < 50 ms, no failed requests.
 
 Run from the repository root (`make bench-oauth`):
 
-    python tests/bench/bench_oauth.py [--duration 15] [--connections 32] [--workers 2]
+    python -m tests.bench.bench_oauth [--duration 15] [--connections 32] [--workers 2]
                                       [--json] [--check] [--ceiling-only]
 
 The report is a table, or with --json one JSON object; --check exits 1 if a target is missed.
@@ -34,8 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, urlencode
@@ -45,6 +45,7 @@ import httpx
 
 from infra.config import load_settings
 from services.servers import start_servers
+from tests.bench.proc_cpu import postmaster_pid, tree_cpu_seconds
 
 HERE: Final = Path(__file__).resolve().parent
 REPO: Final = HERE.parents[1]
@@ -87,6 +88,8 @@ class Wrk:
     ok: int  # 2xx answers, counted by the Lua script
     non_2xx: int  # every other status
     socket_errors: int  # connect, read, write and timeout errors
+    # CPU the server's processes (and its PostgreSQL and NATS) spent per request, in µs.
+    cpu_us: float = 0.0
 
     @property
     def errors(self) -> int:
@@ -130,12 +133,24 @@ def run_wrk(url: str, form: str, credentials: str, seconds: int, connections: in
 
 
 def measure(
-    name: str, url: str, form: str, credentials: str, args: argparse.Namespace
+    name: str,
+    url: str,
+    form: str,
+    credentials: str,
+    args: argparse.Namespace,
+    *,
+    servers: Callable[[], list[int]],
 ) -> tuple[Wrk, Wrk]:
-    """A warmup run, then the measured one."""
+    """A warmup run, then the measured one, with the CPU the `servers` trees spent on it."""
     warmup = run_wrk(url, form, credentials, WARMUP_S, args.connections)
+    before = tree_cpu_seconds(servers())
     run = run_wrk(url, form, credentials, args.duration, args.connections)
-    _say(f"{name}: {run.rate:,.0f} req/s, p99 {run.p99_ms:.2f} ms, {run.errors} errors")
+    spent = tree_cpu_seconds(servers()) - before
+    run = replace(run, cpu_us=spent * 1e6 / run.requests if run.requests else 0.0)
+    _say(
+        f"{name}: {run.rate:,.0f} req/s, p99 {run.p99_ms:.2f} ms, {run.errors} errors, "
+        f"{run.cpu_us:,.0f} µs server CPU per request"
+    )
     if warmup.errors or run.errors:
         _say(f"!!! {name}: {warmup.errors} error answers in the warmup, {run.errors} in the run")
     return warmup, run
@@ -234,7 +249,10 @@ def ceiling_phase(args: argparse.Namespace, tmp: Path) -> Wrk:
                "--port", str(port), "tests.bench.ceiling_app:app"]  # fmt: skip
     with serving(command, log) as process:
         wait_until(process, log, token_request(base, credentials, GRANT_FORM))
-        return measure("ceiling", f"{base}/oauth/token", GRANT_FORM, credentials, args)[1]
+        url = f"{base}/oauth/token"
+        return measure(
+            "ceiling", url, GRANT_FORM, credentials, args, servers=lambda: [process.pid]
+        )[1]
 
 
 def keyledger(*arguments: str) -> list[str]:
@@ -307,7 +325,14 @@ def keyledger_phase(args: argparse.Namespace, tmp: Path) -> Keyledger:
             token = answer(client, token_request(base, credentials, GRANT_FORM))["access_token"]
             before = count_issued(url)
             token_url = f"{base}/oauth/token"
-            warmup, issuance = measure("issuance", token_url, GRANT_FORM, credentials, args)
+
+            def servers() -> list[int]:  # serve (with NATS), and its embedded PostgreSQL if any
+                postmaster = postmaster_pid(data_dir / "postgres")
+                return [process.pid] + ([postmaster] if postmaster else [])
+
+            warmup, issuance = measure(
+                "issuance", token_url, GRANT_FORM, credentials, args, servers=servers
+            )
             time.sleep(1.0)  # requests in flight when wrk stopped may still append
             appended = count_issued(url) - before
             form = urlencode({"token": token})
@@ -315,7 +340,9 @@ def keyledger_phase(args: argparse.Namespace, tmp: Path) -> Keyledger:
             if answer(client, introspect).get("active") is not True:
                 raise BenchError("POST /oauth/introspect did not answer active: true")
             introspect_url = str(introspect.url)
-            introspection = measure("introspection", introspect_url, form, credentials, args)[1]
+            introspection = measure(
+                "introspection", introspect_url, form, credentials, args, servers=servers
+            )[1]
     finally:
         stop_leftover_postgres(data_dir / "postgres")
     return Keyledger(issuance, introspection, warmup.ok + issuance.ok, appended)
@@ -340,17 +367,26 @@ def targets(ceiling: Wrk, kl: Keyledger | None) -> dict[str, bool]:
     }
 
 
+CPU_NOTE: Final = (
+    "CPU µs: CPU the server spent per request (its processes, PostgreSQL's and NATS's); the"
+    " ratio of those figures moves far less than req/s when other work shares the machine"
+)
 _HEADER: Final = (
     f"{'run':<30}{'req/s':>9}{'/ceiling':>9}{'p50 ms':>8}{'p99 ms':>8}"
-    f"{'2xx':>9}{'non-2xx':>8}{'socket':>7}"
+    f"{'2xx':>9}{'non-2xx':>8}{'socket':>7}{'CPU µs':>8}"
 )
 
 
 def _row(name: str, run: Wrk, ratio: str = "-") -> str:
     return (
         f"{name:<30}{run.rate:>9,.0f}{ratio:>9}{run.p50_ms:>8.2f}{run.p99_ms:>8.2f}"
-        f"{run.ok:>9,}{run.non_2xx:>8,}{run.socket_errors:>7,}"
+        f"{run.ok:>9,}{run.non_2xx:>8,}{run.socket_errors:>7,}{run.cpu_us:>8,.0f}"
     )
+
+
+def cpu_ratio(ceiling: Wrk, kl: Keyledger) -> float:
+    """The ceiling's CPU per request over issuance's: the share of the ceiling, load aside."""
+    return ceiling.cpu_us / kl.issuance.cpu_us if kl.issuance.cpu_us else 0.0
 
 
 def table(args: argparse.Namespace, ceiling: Wrk, kl: Keyledger | None) -> list[str]:
@@ -366,6 +402,8 @@ def table(args: argparse.Namespace, ceiling: Wrk, kl: Keyledger | None) -> list[
             _row("issuance: client_credentials", kl.issuance, ratio),
             _row("introspection", kl.introspection),
             "",
+            CPU_NOTE,
+            f"ceiling CPU / issuance CPU: {cpu_ratio(ceiling, kl):.0%}",
             durability,
         ]
     met = targets(ceiling, kl)
@@ -386,7 +424,11 @@ def as_json(args: argparse.Namespace, ceiling: Wrk, kl: Keyledger | None) -> dic
     figures["ceiling"] = asdict(ceiling)
     if kl is not None:
         ratio = kl.issuance.rate / ceiling.rate if ceiling.rate else 0.0
-        figures["issuance"] = {**asdict(kl.issuance), "ratio_to_ceiling": round(ratio, 3)}
+        figures["issuance"] = {
+            **asdict(kl.issuance),
+            "ratio_to_ceiling": round(ratio, 3),
+            "cpu_ratio_to_ceiling": round(cpu_ratio(ceiling, kl), 3),
+        }
         figures["introspection"] = asdict(kl.introspection)
         figures["durability"] = {"answered_2xx": kl.answered_2xx, "appended": kl.appended}
     figures["targets"] = targets(ceiling, kl)
