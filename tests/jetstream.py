@@ -22,6 +22,8 @@ async def raw_messages(bus: EventBus) -> list[tuple[str, bytes, dict[str, str]]]
         info = await bus.js.stream_info(bus.stream)
     except nats.js.errors.NotFoundError:
         return []
+    if not info.state.messages:
+        return []  # first_seq and last_seq are 0 then, and there is no message 0 to get
     messages = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         raw = await bus.js.get_msg(bus.stream, seq)
