@@ -17,12 +17,8 @@ import msgspec
 import structlog
 
 from infra.postgres import Connection, checkpoints
-from infra.postgres.event_store import (
-    START,
-    Checkpoint,
-    read_after_follower,
-    run_statements,
-)
+from infra.postgres.bulk import run_statements
+from infra.postgres.event_store import START, Checkpoint, read_after_follower
 from infra.postgres.notify import HeldBack, Wakeup, wait
 from infra.postgres.outage import OUTAGE_ERRORS
 from projections import Projection

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final, NamedTuple
@@ -13,6 +13,7 @@ import asyncpg
 import msgspec
 
 from infra.postgres import Connection
+from infra.postgres.bulk import BulkForms, json_rows, run_statements
 from infra.postgres.notify import CHANNEL
 from schemas.canonical import GENESIS_HASH, event_hash
 from schemas.envelope import Metadata, NewEvent, RecordedEvent
@@ -30,7 +31,6 @@ __all__ = [
     "StreamHead",
     "read_after",
     "read_after_follower",
-    "run_statements",
 ]
 
 # SQLSTATE raised by the chain trigger when a row does not extend its stream's head.
@@ -111,12 +111,6 @@ class StoredEvent(msgspec.Struct, frozen=True):
 # They are computed before the insert, so they see global_position and tx_id as 0: inline
 # state never depends on them.
 InlineProjector = Callable[[Sequence[RecordedEvent]], Iterable[tuple[str, Sequence[Any]]]]
-# Row-at-a-time SQL -> the same write for many rows at once, which lets an append and its
-# projection rows go in one statement: one round trip, no BEGIN. A bulk form takes one
-# parameter, `$1::jsonb`: the rows' arguments as a JSON array of arrays, in order
-# (projections.projection.json_rows reads it). One JSON document costs a fraction of one
-# array per column, in the driver and in PostgreSQL alike.
-BulkForms = Mapping[str, str]
 
 _metadata_decoder = msgspec.json.Decoder(Metadata)
 
@@ -155,14 +149,6 @@ WHERE (tx_id, global_position) > (
 ORDER BY tx_id, global_position
 LIMIT $2
 """
-
-
-_rows_encoder: Final = msgspec.json.Encoder()
-
-
-def json_rows(rows: Sequence[Sequence[Any]]) -> str:
-    """The one parameter of a bulk form (BulkForms): rows as a JSON array of arrays."""
-    return _rows_encoder.encode(rows).decode()
 
 
 class _Rows:
@@ -373,32 +359,3 @@ async def read_after_follower(conn: Connection, name: str, limit: int) -> list[S
 
 def _stored(row: asyncpg.Record) -> StoredEvent:
     return StoredEvent(*row.values())
-
-
-async def run_statements(
-    conn: Connection,
-    statements: Iterable[tuple[str, Sequence[Any]]],
-    bulk: BulkForms | None = None,
-) -> None:
-    """Run statements in order; a run of the same SQL goes as one statement over arrays when
-    it has a bulk form, else as one executemany."""
-    batch_sql: str | None = None
-    batch: list[Sequence[Any]] = []
-    for sql, args in statements:
-        if sql != batch_sql and batch:
-            await _run_batch(conn, batch_sql or "", batch, bulk)
-            batch = []
-        batch_sql = sql
-        batch.append(args)
-    if batch and batch_sql is not None:
-        await _run_batch(conn, batch_sql, batch, bulk)
-
-
-async def _run_batch(
-    conn: Connection, sql: str, batch: list[Sequence[Any]], bulk: BulkForms | None
-) -> None:
-    many = bulk.get(sql) if bulk and len(batch) > 1 else None
-    if many is None:
-        await conn.executemany(sql, batch)
-    else:
-        await conn.execute(many, json_rows(batch))
