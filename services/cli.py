@@ -137,9 +137,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     worker.start()
     try:
         Granian(
-            "services.api.app:create_app",
+            # RSGI: the hot endpoints skip ASGI's per-message cost (services/api/rsgi.py).
+            "services.api.rsgi:create_server_app",
             factory=True,
-            interface=Interfaces.ASGI,
+            interface=Interfaces.RSGI,
             address=resolved.host,
             port=resolved.port,
             workers=resolved.workers,

@@ -14,7 +14,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.logging import REQUEST_ID
 
-__all__ = ["RequestIdMiddleware", "log_request", "request_id_of"]
+__all__ = ["RequestIdMiddleware", "log_request", "request_id_of", "sane_request_id"]
 
 log = structlog.get_logger(__name__)
 
@@ -24,9 +24,14 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 def request_id_of(scope: Scope) -> str:
     """The caller's `X-Request-Id` if sane, else a new one; kept in the scope's state."""
     offered = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-    request_id = offered if _SANE_ID.fullmatch(offered) else uuid.uuid4().hex
+    request_id = sane_request_id(offered)
     scope.setdefault("state", {})["request_id"] = request_id
     return request_id
+
+
+def sane_request_id(offered: str | None) -> str:
+    """`offered` if it is a sane request id, else a new one."""
+    return offered if offered and _SANE_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
 class RequestIdMiddleware:

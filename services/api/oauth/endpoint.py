@@ -22,7 +22,7 @@ from services.api.errors import NO_STORE, error_parts, failure_parts
 from services.api.oauth.params import MAX_BODY
 from services.refusals import Refused
 
-__all__ = ["OAuthRequest", "RawRequest", "json_post_endpoint", "request_metadata"]
+__all__ = ["Core", "OAuthRequest", "RawRequest", "answer", "json_post_endpoint", "request_metadata"]
 
 _JSON: Final = (b"content-type", b"application/json")
 _USE_POST: Final = (
@@ -108,24 +108,37 @@ class RawRequest:
 Core = Callable[[OAuthRequest, Any], Awaitable[bytes]]
 
 
+async def answer(
+    core: Core, request: OAuthRequest, method: str, authority: Any
+) -> tuple[int, dict[str, str], bytes]:
+    """What a JSON POST endpoint answers: status, headers and body; every failure as an OAuth
+    error, never a bare 500 page. Shared by the ASGI route and the RSGI fast path."""
+    status, headers = 200, dict(NO_STORE)
+    if method != "POST":
+        status, body = 405, _USE_POST
+        headers["Allow"] = "POST"
+        return status, headers, body
+    try:
+        body = await core(request, authority)
+    except Refused as refused:
+        status, body, headers = error_parts(refused)
+    except Exception as error:  # answered, and logged once, here
+        status, body, headers = failure_parts(error)
+        if status == 500:
+            log.error("unhandled_exception", exc_info=error)
+    return status, headers, body
+
+
 def json_post_endpoint(path: str | list[str], core: Core, name: str) -> ASGIRouteHandler:
-    """A POST-only route whose `core(request, authority)` returns the JSON body to send."""
+    """A POST-only route whose `core(request, authority)` returns the JSON body to send.
+
+    The route's `opt["core"]` is `core`, for servers that call it without ASGI (services/api/rsgi).
+    """
 
     async def endpoint(scope: HTTPScope, receive: Receive, send: Send) -> None:
-        status, headers = 200, dict(NO_STORE)
-        if scope["method"] != "POST":
-            status, body = 405, _USE_POST
-            headers["Allow"] = "POST"
-        else:
-            authority = scope["litestar_app"].state.authority
-            try:
-                body = await core(RawRequest(scope, receive), authority)
-            except Refused as refused:
-                status, body, headers = error_parts(refused)
-            except Exception as error:  # answered, and logged once, here
-                status, body, headers = failure_parts(error)
-                if status == 500:
-                    log.error("unhandled_exception", exc_info=error)
+        authority = scope["litestar_app"].state.authority
+        request = RawRequest(scope, receive)
+        status, headers, body = await answer(core, request, scope["method"], authority)
         headers["X-Request-Id"] = scope.get("state", {}).get("request_id", "")
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
@@ -136,5 +149,7 @@ def json_post_endpoint(path: str | list[str], core: Core, name: str) -> ASGIRout
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
     endpoint.__name__ = name
-    handler: ASGIRouteHandler = asgi(path, name=name, copy_scope=False)(endpoint)
+    handler: ASGIRouteHandler = asgi(path, name=name, copy_scope=False, opt={"core": core})(
+        endpoint
+    )
     return handler
