@@ -13,6 +13,7 @@ from schemas.events import (
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyRotated,
+    AuditLogVerified,
     AuditTrailPruned,
     AuditTrailRead,
     AuthorizationCodeIssued,
@@ -166,6 +167,8 @@ def resource_of(event: Event) -> str | None:
             return f"audit:{query}"
         case AuditTrailPruned():
             return "audit:prune"
+        case AuditLogVerified():
+            return "audit:verify"
         case ProviderRegistered(provider_id=provider_id) | ProviderRemoved(provider_id=provider_id):
             return f"provider:{provider_id}"
         case (
@@ -271,6 +274,8 @@ def outcome_of(event: Event) -> tuple[str, str | None]:
             return "failure", "expired"
         case RateLimitExceeded():
             return "failure", "too_many_requests"
+        case AuditLogVerified(intact=False):
+            return "failure", "log_not_intact"
         case _:
             return "success", None
 
