@@ -35,6 +35,8 @@ from schemas.events import (
     ConnectionStarted,
     ConsentGranted,
     ConsentWithdrawn,
+    ConsoleRoleGranted,
+    ConsoleRoleRevoked,
     Event,
     InvitationAccepted,
     LoginRefused,
@@ -186,6 +188,8 @@ def resource_of(event: Event) -> str | None:
             return f"connection:{connection_id}"
         case VaultKeyCreated(kid=kid) | VaultKeyRetired(kid=kid):
             return f"vault_key:{kid}"
+        case ConsoleRoleGranted(role=role) | ConsoleRoleRevoked(role=role):
+            return f"console_role:{role}"
         case _:
             assert_never(event)
 

@@ -135,7 +135,7 @@ async def rotate_client_secret(
     client = await get_client(authority, client_id)
     secret = await clients.rotate_secret(
         authority.store, authority.hasher, client.client_id, timedelta(seconds=overlap), metadata,
-        reason,
+        reason=reason,
     )  # fmt: skip
     if secret is None:
         raise Refused("conflict", "only an active confidential client has a secret to rotate")

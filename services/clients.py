@@ -229,6 +229,7 @@ async def rotate_secret(
     client_id: str,
     overlap: timedelta,
     metadata: Metadata,
+    *,
     reason: str = "",
 ) -> str | None:
     """A new secret for a confidential client; the previous one works for `overlap` more."""

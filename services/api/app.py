@@ -19,6 +19,7 @@ from infra.postgres.outage import OUTAGE_ERRORS, is_outage
 from infra.postgres.pool import create_request_pool
 from services.api.audit import audit_router
 from services.api.connections import connection_router
+from services.api.console import console_router
 from services.api.errors import http_exception_handler, refused_handler
 from services.api.fast_lane import FastLane
 from services.api.health import HealthController
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             workspace_router(),
             current_api_key,
             connection_router(),
+            console_router(),
         ],
         exception_handlers={
             Refused: refused_handler,
