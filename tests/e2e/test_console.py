@@ -125,7 +125,101 @@ async def test_a_compliance_officer_finds_a_users_failed_logins_and_exports_them
             " AND metadata->>'actor_id' = $1",
             officer_id,
         )
-    about = [r for r in reads if msgspec.json.decode(r["metadata"]).get("subject_user") == target_id]
+    about = [
+        r for r in reads if msgspec.json.decode(r["metadata"]).get("subject_user") == target_id
+    ]
     queries = [msgspec.json.decode(r["data"])["query"] for r in about]
     # The search, the row export, the signed export, the timeline.
     assert sorted(queries) == ["events", "export", "export", "timeline"]
+
+
+async def _introspect(base: str, introspector: Any, token: str) -> bool:
+    async with httpx.AsyncClient(base_url=base) as web:
+        answer = await web.post("/oauth/introspect", data={"token": token}, auth=introspector.basic)
+    assert answer.status_code == 200, answer.text
+    active: bool = answer.json()["active"]
+    return active
+
+
+async def test_an_operator_suspends_a_client_and_its_token_fails_introspection(
+    browser: Browser, live_server: str, authority: Authority, make_client: Any, shots: Path
+) -> None:
+    operator = f"operator-{uuid.uuid4().hex[:6]}"
+    operator_id = await console_user(authority, operator, "operator")
+    service = await make_client()
+    introspector = await make_client(scopes=("keyledger:introspect",))
+    async with httpx.AsyncClient(base_url=live_server) as web:
+        issued = await web.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=service.basic
+        )
+    token = issued.json()["access_token"]
+    assert await _introspect(live_server, introspector, token)
+
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        await sign_in(page, live_server, operator)
+        assert await page.query_selector('a[href="/console/audit"]') is None  # no compliance
+        await page.click('a[href="/console/clients"]')
+        await page.click(f'a[href="/console/clients/{service.client_id}"]')
+        assert await page.get_attribute("#status .badge", "data-status") == "active"
+        await page.screenshot(path=shots / "console-client.png", full_page=True)
+        # A reason is required: the browser refuses the empty field (no request is sent).
+        await page.click("#do-suspend")
+        assert await page.get_attribute("#status .badge", "data-status") == "active"
+        await page.fill("#reason-suspend", "secret found in a public repository")
+        await page.click("#do-suspend")
+        await page.wait_for_selector("#notice")
+        assert await page.get_attribute("#status .badge", "data-status") == "suspended"
+        assert not await _introspect(live_server, introspector, token)
+
+        await page.goto(f"{live_server}/console/status")
+        await _reload_until(page, f'#revocations td:has-text("{service.client_id}")', 1)
+        await page.screenshot(path=shots / "console-status.png", full_page=True)
+        await page.goto(f"{live_server}/console/keys")
+        await page.click("#rotate-keys")
+        await page.wait_for_selector("#notice")
+        await page.screenshot(path=shots / "console-keys.png", full_page=True)
+        await page.goto(f"{live_server}/console/workspaces")
+        await page.screenshot(path=shots / "console-workspaces.png", full_page=True)
+
+        await page.goto(f"{live_server}/console/clients/{service.client_id}")
+        await page.fill("#reason-reinstate", "secret rotated, repository cleaned")
+        await page.click("#do-reinstate")
+        await page.wait_for_selector("#notice")
+        await page.fill("#reason-rotate-secret", "rotation after the incident")
+        await page.click("#do-rotate-secret")
+        secret = await page.text_content("#secret") or ""
+        assert secret.startswith("kls_")
+    finally:
+        await context.close()
+    assert page.url.endswith(f"/console/clients/{service.client_id}/rotate-secret")
+    assert not await _introspect(live_server, introspector, token)  # issued before: still dead
+    async with httpx.AsyncClient(base_url=live_server) as web:
+        fresh = await web.post(
+            "/oauth/token", data={"grant_type": "client_credentials"},
+            auth=(service.client_id, secret),
+        )  # fmt: skip
+    assert await _introspect(live_server, introspector, fresh.json()["access_token"])
+
+    async with authority.pool.acquire() as conn:
+        logged = await conn.fetch(
+            "SELECT event_type, data, metadata FROM events WHERE stream_id = $1 ORDER BY stream_version",
+            f"client-{service.client_id}",
+        )
+    changes = [(r["event_type"], msgspec.json.decode(r["data"]).get("reason")) for r in logged]
+    assert changes[1:] == [
+        ("client_suspended", "secret found in a public repository"),
+        ("client_reinstated", "secret rotated, repository cleaned"),
+        ("client_secret_rotated", "rotation after the incident"),
+    ]
+    for row in logged[1:]:
+        metadata = msgspec.json.decode(row["metadata"])
+        assert (metadata["actor"], metadata["actor_id"]) == ("admin", operator_id)
+    # The secret was shown once, on the page: never in the log.
+    async with authority.pool.acquire() as conn:
+        leaked = await conn.fetchval(
+            "SELECT count(*) FROM events WHERE position(convert_to($1, 'UTF8') IN data) > 0",
+            secret,
+        )
+    assert leaked == 0

@@ -132,10 +132,10 @@ async def status_page(request: Request[Any, Any, Any]) -> Response[str]:
     )  # fmt: skip
     body += table(
         "Latest revocations, newest first (from the audit trail)",
-        ("When (UTC)", "Cause", "Reason", "Actor", "User", "Client", "What"),
+        ("When (UTC)", "Cause", "Actor", "User", "Through client", "What"),
         (("", [Cell(f"{r['occurred_at']:%Y-%m-%d %H:%M:%S}", mono=True),
                Cell(r["action"], mono=True),
-               r["reason"] or "", f"{r['actor']} {r['actor_id'] or ''}".strip(),
+               f"{r['actor']} {r['actor_id'] or ''}".strip(),
                Cell(r["subject_user"] or "", mono=True), Cell(r["client_id"] or "", mono=True),
                Cell(r["resource"] or "", mono=True)]) for r in revoked),
         table_id="revocations", empty="No revocation yet.",
