@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import msgspec
@@ -23,6 +24,13 @@ from schemas.envelope import Metadata
 from services.authority import Authority
 from services.export_verifier import verify_export
 from services.users import sign_in as check_password
+from tests.e2e.authorize_flow import (
+    REDIRECT,
+    authorize_url,
+    code_client,
+    exchange_code,
+    refresh_token,
+)
 from tests.e2e.console_browser import PASSWORD, console_user, screenshot_dir, sign_in
 from tests.e2e.test_authorize_pages import ARGS, CHROMIUM
 
@@ -223,3 +231,45 @@ async def test_an_operator_suspends_a_client_and_its_token_fails_introspection(
             secret,
         )
     assert leaked == 0
+
+
+async def test_a_user_withdraws_a_consent_and_the_clients_token_is_refused(
+    browser: Browser, live_server: str, authority: Authority, make_client: Any, shots: Path
+) -> None:
+    client_id = await code_client(make_client)
+    introspector = await make_client(scopes=("keyledger:introspect",))
+    username = f"holder-{uuid.uuid4().hex[:6]}"
+    await console_user(authority, username)
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        # The application's sign-in, in the browser: login, consent, back with a code.
+        await page.route(f"{REDIRECT}**", lambda route: route.fulfill(body="back at the app"))
+        await page.goto(f"{live_server}{authorize_url(client_id)}")
+        await page.fill("#username", username)
+        await page.fill("#password", PASSWORD)
+        await page.click("#sign-in")
+        await page.click("#approve")
+        await page.wait_for_url(f"{REDIRECT}**")
+        code = parse_qs(urlsplit(page.url).query)["code"][0]
+        async with httpx.AsyncClient(base_url=live_server) as web:
+            issued = (await exchange_code(web, client_id, code)).json()
+        assert await _introspect(live_server, introspector, issued["access_token"])
+
+        await page.goto(f"{live_server}/account")
+        await page.fill("#username", username)
+        await page.fill("#password", PASSWORD)
+        await page.click("#sign-in")
+        app = f'section[data-client="{client_id}"]'
+        await _reload_until(page, app, 1)
+        await page.screenshot(path=shots / "account.png", full_page=True)
+        await page.click(f"{app} button.disconnect")
+        await page.wait_for_selector("#notice")
+        assert await page.query_selector(app) is None
+        await page.screenshot(path=shots / "account-disconnected.png", full_page=True)
+    finally:
+        await context.close()
+    assert not await _introspect(live_server, introspector, issued["access_token"])
+    async with httpx.AsyncClient(base_url=live_server) as web:
+        refreshed = await refresh_token(web, client_id, issued["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
