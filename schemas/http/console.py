@@ -40,7 +40,7 @@ class ClientActionForm(ConsoleForm, frozen=True, kw_only=True):
     reason: str
 
 
-class SearchQuery(msgspec.Struct, frozen=True, kw_only=True):
+class SearchQuery(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """`GET /console/audit` (and its timeline, chart and exports): the audit API's filters.
 
     `user` is a username or a user id; `from` and `to` without an offset are UTC.
@@ -57,7 +57,7 @@ class SearchQuery(msgspec.Struct, frozen=True, kw_only=True):
     format: Literal["ndjson", "csv"] | None = None
 
 
-class HeldAtQuery(msgspec.Struct, frozen=True, kw_only=True):
+class HeldAtQuery(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """`GET /console/audit/at`: a user (username or id) and an instant."""
 
     user: str | None = None

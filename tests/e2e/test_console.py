@@ -212,7 +212,8 @@ async def test_an_operator_suspends_a_client_and_its_token_fails_introspection(
 
     async with authority.pool.acquire() as conn:
         logged = await conn.fetch(
-            "SELECT event_type, data, metadata FROM events WHERE stream_id = $1 ORDER BY stream_version",
+            "SELECT event_type, data, metadata FROM events WHERE stream_id = $1"
+            " ORDER BY stream_version",
             f"client-{service.client_id}",
         )
     changes = [(r["event_type"], msgspec.json.decode(r["data"]).get("reason")) for r in logged]
