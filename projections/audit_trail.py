@@ -8,6 +8,7 @@ from projections.projection import Projection, Statement, load_ddl
 from schemas.envelope import RecordedEvent
 from schemas.events import (
     EVENT_TYPES,
+    AccessReported,
     AccessTokenIssued,
     AccessTokenRevoked,
     ApiKeyCreated,
@@ -190,6 +191,8 @@ def resource_of(event: Event) -> str | None:
             return f"vault_key:{kid}"
         case ConsoleRoleGranted(role=role) | ConsoleRoleRevoked(role=role):
             return f"console_role:{role}"
+        case AccessReported(kind=kind, reference=reference):
+            return f"{kind}:{reference}"
         case _:
             assert_never(event)
 
@@ -280,6 +283,8 @@ def outcome_of(event: Event) -> tuple[str, str | None]:
             return "failure", "too_many_requests"
         case AuditLogVerified(intact=False):
             return "failure", "log_not_intact"
+        case AccessReported():
+            return "failure", "not_recognised_by_user"
         case _:
             return "success", None
 

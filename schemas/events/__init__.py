@@ -39,6 +39,7 @@ from schemas.events.connection import (
 )
 from schemas.events.consent import ConsentEvent, ConsentGranted, ConsentWithdrawn
 from schemas.events.console_role import ConsoleRoleEvent, ConsoleRoleGranted, ConsoleRoleRevoked
+from schemas.events.incident import AccessReported, IncidentEvent
 from schemas.events.login import LoginEvent, LoginRefused, LoginSucceeded
 from schemas.events.provider import ProviderEvent, ProviderRegistered, ProviderRemoved
 from schemas.events.rate_limit import RateLimitEvent, RateLimitExceeded
@@ -83,6 +84,7 @@ from schemas.events.workspace import (
 
 __all__ = [
     "EVENT_TYPES",
+    "AccessReported",
     "AccessTokenIssued",
     "AccessTokenRevoked",
     "ApiKeyCreated",
@@ -171,6 +173,7 @@ Event = (
     | ConnectionEvent
     | VaultKeyEvent
     | ConsoleRoleEvent
+    | IncidentEvent
 )
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)

@@ -34,7 +34,13 @@ from services.api.oauth.token import issue_token
 from services.api.oauth.userinfo import userinfo, userinfo_post
 from services.api.openapi import openapi_config
 from services.api.outage import outage_handler
-from services.api.pages.account import account, account_sign_in, disconnect, sign_out
+from services.api.pages.account import (
+    account,
+    account_sign_in,
+    disconnect,
+    report_access,
+    sign_out,
+)
 from services.api.pages.authorize import authorize, consent, sign_in_page
 from services.api.request_id import RequestIdMiddleware
 from services.api.workspaces import current_api_key, workspace_router
@@ -111,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             account,
             account_sign_in,
             disconnect,
+            report_access,
             sign_out,
             management_router(),
             audit_router(),

@@ -186,9 +186,9 @@ async def operator(
     if session is None:
         return redirect(CONSOLE_PATH)
     client = await console_client(authority)
-    token = await authority.tokens.find_digest(session.token_digest)
+    record = await authority.tokens.find_digest(session.token_digest)
     # Revoked, expired, its user disabled or its consent withdrawn: the session is over.
-    if token is None or token.subject != session.user_id or token.client_id != client.client_id:
+    if record is None or (record.subject, record.client_id) != (session.user_id, client.client_id):
         return redirect(CONSOLE_PATH)
     roles = await roles_of(authority, session.user_id)
     nonce, cookies = _nonce(request, authority)

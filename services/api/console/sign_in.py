@@ -145,13 +145,13 @@ async def _session_from(
     except Refused as refused:
         return f"The sign-in could not be completed: {refused.description}."
     digest = token_digest(issued.access_token)
-    token = await authority.tokens.find_digest(digest)
-    if token is None or token.subject is None:
+    record = await authority.tokens.find_digest(digest)
+    if record is None or record.subject is None:
         return "The sign-in could not be completed: the access token is not active."
-    username = await username_of(authority, token.subject) or token.subject
+    username = await username_of(authority, record.subject) or record.subject
     return ConsoleSession(
-        user_id=token.subject, username=username, token_digest=digest,
-        family_id=token.family_id, exp=int(token.expires_at.timestamp()),
+        user_id=record.subject, username=username, token_digest=digest,
+        family_id=record.family_id, exp=int(record.expires_at.timestamp()),
     )  # fmt: skip
 
 

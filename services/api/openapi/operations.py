@@ -44,6 +44,7 @@ from schemas.http.pages import (
     ConsentForm,
     DisconnectForm,
     LoginForm,
+    ReportForm,
     SignOutForm,
 )
 from schemas.http.workspaces import (
@@ -241,6 +242,11 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "Withdraw consent to one application", DisconnectForm, (403, 404, 413, 429)
     ),
     ("post", "/account/sign-out"): _page("Sign out", SignOutForm, (403, 413, 429)),
+    ("post", "/account/report"): _page(
+        "Report a session or sign-in the user does not recognise",
+        ReportForm,
+        (403, 404, 413, 429),
+    ),
     ("get", "/manage/clients"): _manage("List clients"),
     ("post", "/manage/clients"): _manage("Register a client", ClientRegistrationRequest),
     ("get", "/manage/clients/{client_id}"): _manage("A client's configuration and status"),
