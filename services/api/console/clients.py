@@ -136,6 +136,15 @@ async def _reason(request: Request[Any, Any, Any], user: Operator) -> str | Resp
     return reason
 
 
+def _not_here(user: Operator, client_id: str, action: str) -> Response[str] | None:
+    if action not in ("suspend", "reinstate", "ban", "rotate-secret"):
+        return denied(user.viewer, f"There is no client action {action!r}.", 404)
+    if client_id == user.client.client_id:
+        # Suspending it from here would lock every operator out of the console.
+        return denied(user.viewer, "The console's own client is managed with the CLI.", 409)
+    return None
+
+
 @post("/console/clients/{client_id:str}/{action:str}", status_code=200)
 async def change_client(
     request: Request[Any, Any, Any], client_id: FromPath[str], action: FromPath[str]
@@ -144,8 +153,8 @@ async def change_client(
     user = await operator(request, "operator")
     if not isinstance(user, Operator):
         return user
-    if action not in ("suspend", "reinstate", "ban", "rotate-secret"):
-        return denied(user.viewer, f"There is no client action {action!r}.", 404)
+    if (blocked := _not_here(user, client_id, action)) is not None:
+        return blocked
     reason = await _reason(request, user)
     if isinstance(reason, Response):
         return reason

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from litestar import Request, Response, get
 
+from schemas.events import EVENT_TYPES, to_snake_case
 from schemas.http.audit import AuditRow, PointInTimeQuery, TimelineQuery
 from services import compliance
 from services.api.console.html import Cell, field, table
@@ -22,6 +23,14 @@ __all__ = ["access_as_of", "audit_search", "guarded", "user_timeline"]
 
 _HEADERS: Final = ("When (UTC)", "Action", "Outcome", "Reason", "Actor", "User", "Client", "IP",
                    "Hash")  # fmt: skip
+
+
+# The event types, offered as the action field's suggestions (it stays free text).
+_ACTION_LIST: Final = (
+    '<datalist id="actions">'
+    + "".join(f'<option value="{to_snake_case(cls.__name__)}">' for cls in EVENT_TYPES)
+    + "</datalist>"
+)
 
 
 def _badge(outcome: str) -> str:
@@ -65,7 +74,7 @@ def _filters(search: Search) -> str:
         + field("from", "From (UTC)", given.get("from"), kind="datetime-local", step="1")
         + field("to", "To (UTC)", given.get("to"), kind="datetime-local", step="1")
         + '<div class="actions"><button class="primary" id="search" type="submit">Search'
-        "</button></div></form>"
+        "</button></div></form>" + _ACTION_LIST
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
 import msgspec
@@ -30,7 +30,7 @@ from services.users import user_id_of
 __all__ = ["Search", "auditor", "chart", "held_at_query", "instant", "read_search"]
 
 _MAX_VALUE: Final = 256
-T = Any
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ __all__ = [
     "html_page",
     "operator",
     "redirect",
+    "the_console_client",
     "valid_csrf",
 ]
 
@@ -54,6 +55,7 @@ CONSOLE_PATH: Final = "/console"
 SESSION_COOKIE: Final = "kl_console"
 CSRF_COOKIE: Final = "kl_console_csrf"
 _FORM: Final = "console"
+_CLIENT_STATE: Final = "console_client_id"
 _CSP: Final = (
     "default-src 'none'; style-src 'nonce-{}'; form-action 'self'; frame-ancestors 'none';"
     " base-uri 'none'"
@@ -168,6 +170,17 @@ def valid_csrf(request: Request[Any, Any, Any], user: Operator, presented: str |
     )
 
 
+async def the_console_client(request: Request[Any, Any, Any]) -> ClientRecord:
+    """The console client, found once per process, then read like any client (2 s records)."""
+    authority: Authority = request.app.state.authority
+    known: str | None = request.app.state.get(_CLIENT_STATE)
+    client = None if known is None else await authority.clients.cached(known)
+    if client is None:
+        client = await console_client(authority)
+        request.app.state[_CLIENT_STATE] = client.client_id
+    return client
+
+
 def _session(request: Request[Any, Any, Any], authority: Authority) -> ConsoleSession | None:
     now = int(utcnow().timestamp())
     sealed = request.cookies.get(SESSION_COOKIE)
@@ -185,7 +198,7 @@ async def operator(
     session = _session(request, authority)
     if session is None:
         return redirect(CONSOLE_PATH)
-    client = await console_client(authority)
+    client = await the_console_client(request)
     record = await authority.tokens.find_digest(session.token_digest)
     # Revoked, expired, its user disabled or its consent withdrawn: the session is over.
     if record is None or (record.subject, record.client_id) != (session.user_id, client.client_id):

@@ -32,6 +32,7 @@ from services.api.console.session import (
     html_page,
     operator,
     redirect,
+    the_console_client,
     valid_csrf,
 )
 from services.api.oauth.endpoint import request_metadata
@@ -39,7 +40,7 @@ from services.api.pages.signed import Expiring, seal, unseal
 from services.api.rate_limits import page_limit
 from services.authority import Authority
 from services.commands import utcnow
-from services.console_client import console_client, redirect_uri
+from services.console_client import redirect_uri
 from services.console_roles import username_of
 from services.refusals import Refused
 
@@ -113,7 +114,7 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[str]:
     authority: Authority = request.app.state.authority
     if (limited := await page_limit(authority, "page", request, "en")) is not None:
         return limited
-    client = await console_client(authority)
+    client = await the_console_client(request)
     state = secrets.token_urlsafe(32)
     flow = _Flow(state=state, exp=int(utcnow().timestamp()) + _FLOW_TTL)
     cookie = console_cookie(
@@ -135,7 +136,7 @@ async def _session_from(
     request: Request[Any, Any, Any], authority: Authority, code: str, state: str
 ) -> ConsoleSession | str:
     """The session the code buys, or why it buys none."""
-    client = await console_client(authority)
+    client = await the_console_client(request)
     metadata = request_metadata(request, client.client_id)
     try:
         issued = await tokens.redeem_code(
