@@ -116,6 +116,10 @@ async def test_a_compliance_officer_finds_a_users_failed_logins_and_exports_them
         assert len(await page.query_selector_all("section.client tr.failure")) == 2
         await page.screenshot(path=shots / "console-user-timeline.png", full_page=True)
 
+        await page.goto(f"{live_server}/console/audit/at?user={target}&at=2099-01-01T00:00")
+        await page.wait_for_selector("#scopes")
+        await page.screenshot(path=shots / "console-access-as-of.png", full_page=True)
+
         await page.goto(f"{live_server}/console/integrity")
         await page.click("#verify")
         await page.wait_for_selector("#verdict .badge.success", timeout=30_000)
@@ -137,8 +141,8 @@ async def test_a_compliance_officer_finds_a_users_failed_logins_and_exports_them
         r for r in reads if msgspec.json.decode(r["metadata"]).get("subject_user") == target_id
     ]
     queries = [msgspec.json.decode(r["data"])["query"] for r in about]
-    # The search, the row export, the signed export, the timeline.
-    assert sorted(queries) == ["events", "export", "export", "timeline"]
+    # The search, the row export, the signed export, the timeline, access as of.
+    assert sorted(queries) == ["events", "export", "export", "point_in_time", "timeline"]
 
 
 async def _introspect(base: str, introspector: Any, token: str) -> bool:

@@ -39,6 +39,7 @@ def _attachment(kind: str, fmt: str) -> dict[str, str]:
     return {
         "Content-Disposition": f'attachment; filename="{filename}"',
         "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
     }
 
 
