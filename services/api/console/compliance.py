@@ -135,7 +135,7 @@ async def audit_search(request: Request[Any, Any, Any]) -> Response[str]:
     return html_page("Audit trail", body, viewer=user.viewer, cookies=user.cookies)
 
 
-def _grouped(rows: Sequence[AuditRow]) -> str:
+async def _grouped(authority: Authority, rows: Sequence[AuditRow]) -> str:
     """Every action in order (oldest first), one table per client, failures highlighted."""
     groups: dict[str, list[AuditRow]] = {}
     for row in reversed(rows):
@@ -143,7 +143,9 @@ def _grouped(rows: Sequence[AuditRow]) -> str:
     parts = []
     for client, members in sorted(groups.items(), key=lambda item: item[1][0].occurred_at):
         failures = sum(row.outcome == "failure" for row in members)
-        title = f"Client {client}" if client else "Without a client"
+        record = await authority.clients.cached(client) if client else None
+        name = f"{record.registration.name} ({client})" if record is not None else client
+        title = f"Client {name}" if client else "Without a client"
         parts.append(
             f'<section class="client" data-client="{escape(client)}"><h2>{escape(title)}</h2>'
             + table(
@@ -186,7 +188,9 @@ async def user_timeline(request: Request[Any, Any, Any]) -> Response[str]:
     if found.next_cursor is not None:
         href = escape(search.link("/console/audit/timeline", cursor=found.next_cursor))
         body += f'<p><a id="older" href="{href}">Earlier actions</a></p>'
-    body += _grouped(found.events) or '<p class="empty">No action of this user.</p>'
+    body += (
+        await _grouped(authority, found.events) or '<p class="empty">No action of this user.</p>'
+    )
     return html_page("User timeline", body, viewer=user.viewer, cookies=user.cookies)
 
 
