@@ -19,9 +19,13 @@ def _human(roles: tuple[str, ...]) -> str:
 def cmd_console_change(args: argparse.Namespace, run: Runner, grant: bool) -> int:
     async def body(authority: Authority) -> int:
         answer = await change_role(
-            authority, args.username, args.role, grant=grant, reason=args.reason,
+            authority,
+            args.username,
+            args.role,
+            grant=grant,
+            reason=args.reason,
             metadata=METADATA,
-        )  # fmt: skip
+        )
         done = ("granted" if grant else "revoked") if answer.changed else "unchanged"
         emit(args, answer, [f"{args.role} {done} for {args.username}", _human(answer.roles)])
         return 0
@@ -44,9 +48,11 @@ def add_console_commands(commands: Any, run: Runner) -> None:
     actions = group.add_subparsers(dest="action", required=True)
     for name, grant in (("grant", True), ("revoke", False)):
         change = leaf(
-            actions, name, f"{name} a console role",
+            actions,
+            name,
+            f"{name} a console role",
             handler(cmd_console_change, run, grant=grant),
-        )  # fmt: skip
+        )
         change.add_argument("--username", required=True)
         change.add_argument("--role", required=True, choices=ROLES)
         change.add_argument("--reason", default="")

@@ -86,9 +86,18 @@ async def test_console_sign_in_cookies_csrf_and_roles(
     for query in (
         "from=yesterday", "outcome=maybe", "user=a&user=b", "action=no_such_action",
         "from=2026-12-02T00:00&to=2026-12-01T00:00", "client=%00", "limit=5", "cursor=bogus",
+        "to=0001-01-01T00:00:00%2B01:00",
     ):  # fmt: skip
         _strict_page(await web.get(f"/console/audit?{query}"), 400)
+    for edge in (
+        "to=0001-01-01T00:00",
+        "from=9999-12-31T23:59:59",
+        "from=0001-01-01&to=9999-12-31",
+    ):
+        _strict_page(await web.get(f"/console/audit?{edge}"), 200)
+        _strict_page(await web.get(f"/console/audit/timeline?user=x&{edge}"), 200)
     _strict_page(await web.get("/console/audit/at?user=x&at=soon"), 400)
+    _strict_page(await web.get("/console/audit/at?user=x&at=0001-01-01T00:00"), 200)
     _strict_page(await web.get("/console/audit/signed-export"), 400)
     _strict_page(await web.get("/console/clients"), 403)  # not an operator
 

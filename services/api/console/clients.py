@@ -63,9 +63,11 @@ async def client_list(request: Request[Any, Any, Any]) -> Response[str]:
         for c in clients
     )
     body = table(
-        f"{len(clients)} clients", ("Name", "Client id", "Status", "Type", "Grants", "Workspace"),
-        rows, table_id="clients",
-    )  # fmt: skip
+        f"{len(clients)} clients",
+        ("Name", "Client id", "Status", "Type", "Grants", "Workspace"),
+        rows,
+        table_id="clients",
+    )
     return html_page("Clients", body, viewer=user.viewer, cookies=user.cookies)
 
 
@@ -75,9 +77,13 @@ def _reason_form(client: ClientRecord, action: str, label: str, csrf: str, dange
         f'<input id="reason-{action}" name="reason" required maxlength="{_MAX_REASON}"></div>'
     )
     return form(
-        f"/console/clients/{client.client_id}/{action}", csrf, reason, button=label,
-        button_class="danger" if danger else "primary", button_id=f"do-{action}",
-    )  # fmt: skip
+        f"/console/clients/{client.client_id}/{action}",
+        csrf,
+        reason,
+        button=label,
+        button_class="danger" if danger else "primary",
+        button_id=f"do-{action}",
+    )
 
 
 def _details(

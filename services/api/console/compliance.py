@@ -21,8 +21,17 @@ from services.refusals import Refused
 
 __all__ = ["access_as_of", "audit_search", "guarded", "user_timeline"]
 
-_HEADERS: Final = ("When (UTC)", "Action", "Outcome", "Reason", "Actor", "User", "Client", "IP",
-                   "Hash")  # fmt: skip
+_HEADERS: Final = (
+    "When (UTC)",
+    "Action",
+    "Outcome",
+    "Reason",
+    "Actor",
+    "User",
+    "Client",
+    "IP",
+    "Hash",
+)
 
 
 # The event types, offered as the action field's suggestions (it stays free text).
@@ -128,9 +137,12 @@ async def audit_search(request: Request[Any, Any, Any]) -> Response[str]:
         href = escape(search.link("/console/audit", cursor=found.next_cursor))
         more = f'<p><a id="older" rel="next" href="{href}">Older rows</a></p>'
     rows = table(
-        f"{len(found.events)} rows, newest first", _HEADERS, map(_cells, found.events),
-        table_id="rows", empty="No row matches this search.",
-    )  # fmt: skip
+        f"{len(found.events)} rows, newest first",
+        _HEADERS,
+        map(_cells, found.events),
+        table_id="rows",
+        empty="No row matches this search.",
+    )
     body = _filters(search) + "<h2>Actions per hour</h2>" + drawn + _exports(search) + rows + more
     return html_page("Audit trail", body, viewer=user.viewer, cookies=user.cookies)
 
@@ -220,21 +232,48 @@ async def access_as_of(request: Request[Any, Any, Any]) -> Response[str]:
     body += f"<h2>Held at {held.at:%Y-%m-%d %H:%M:%S} UTC</h2>"
     body += f'<p id="scopes">Scopes: {escape(" ".join(held.scopes) or "none")}</p>'
     body += table(
-        "Tokens", ("Kind", "Client", "Scopes", "Issued", "Expires", "jti / family"),
-        (("", [t.kind, Cell(t.client_id, mono=True), " ".join(t.scopes),
-               f"{t.issued_at:%Y-%m-%d %H:%M}", f"{t.expires_at:%Y-%m-%d %H:%M}",
-               Cell(t.jti or t.family_id, mono=True)]) for t in held.tokens),
-        table_id="tokens", empty="No token was held then.",
-    )  # fmt: skip
+        "Tokens",
+        ("Kind", "Client", "Scopes", "Issued", "Expires", "jti / family"),
+        (
+            (
+                "",
+                [
+                    t.kind,
+                    Cell(t.client_id, mono=True),
+                    " ".join(t.scopes),
+                    f"{t.issued_at:%Y-%m-%d %H:%M}",
+                    f"{t.expires_at:%Y-%m-%d %H:%M}",
+                    Cell(t.jti or t.family_id, mono=True),
+                ],
+            )
+            for t in held.tokens
+        ),
+        table_id="tokens",
+        empty="No token was held then.",
+    )
     body += table(
-        "Consents", ("Client", "Scopes", "Granted"),
-        (("", [Cell(c.client_id, mono=True), " ".join(c.scopes), f"{c.granted_at:%Y-%m-%d %H:%M}"])
-         for c in held.consents),
-        table_id="consents", empty="No consent was held then.",
-    )  # fmt: skip
+        "Consents",
+        ("Client", "Scopes", "Granted"),
+        (
+            (
+                "",
+                [
+                    Cell(c.client_id, mono=True),
+                    " ".join(c.scopes),
+                    f"{c.granted_at:%Y-%m-%d %H:%M}",
+                ],
+            )
+            for c in held.consents
+        ),
+        table_id="consents",
+        empty="No consent was held then.",
+    )
     body += table(
-        "Clients then", ("Client", "Status"),
-        (("" if c.status == "active" else "warning", [Cell(c.client_id, mono=True), c.status])
-         for c in held.clients),
-    )  # fmt: skip
+        "Clients then",
+        ("Client", "Status"),
+        (
+            ("" if c.status == "active" else "warning", [Cell(c.client_id, mono=True), c.status])
+            for c in held.clients
+        ),
+    )
     return html_page("Access as of", body, viewer=user.viewer, cookies=user.cookies)

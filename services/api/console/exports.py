@@ -95,9 +95,13 @@ async def signed_export(request: Request[Any, Any, Any]) -> Response[str] | Stre
         tempfile.SpooledTemporaryFile(_SPOOL, mode="w+", encoding="utf-8", newline=""),  # noqa: SIM115
     )
     summary = await export_user(
-        authority.pool, ExportWriter(spool, "csv" if fmt == "csv" else "ndjson"),
-        user=search.user_id, start=search.query.from_, end=search.query.to, now=utcnow(),
-    )  # fmt: skip
+        authority.pool,
+        ExportWriter(spool, "csv" if fmt == "csv" else "ndjson"),
+        user=search.user_id,
+        start=search.query.from_,
+        end=search.query.to,
+        now=utcnow(),
+    )
     await _record(authority, auditor(request, user), search, summary.events)
     return Stream(_chunks(spool), media_type=_MEDIA[fmt], headers=_attachment("signed-export", fmt))
 

@@ -174,8 +174,15 @@ def field(
     )
 
 
-def form(action: str, csrf: str, inner: str, *, button: str, button_class: str = "primary",
-         button_id: str = "") -> str:  # fmt: skip
+def form(
+    action: str,
+    csrf: str,
+    inner: str,
+    *,
+    button: str,
+    button_class: str = "primary",
+    button_id: str = "",
+) -> str:
     ident = f' id="{escape(button_id)}"' if button_id else ""
     return (
         f'<form method="post" action="{escape(action)}">'

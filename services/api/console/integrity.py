@@ -103,12 +103,20 @@ async def integrity(request: Request[Any, Any, Any]) -> Response[str]:
         " <code>audit_log_verified</code> event.</p>"
     )
     if not running:
-        body += form("/console/integrity/verify", user.viewer.csrf, "", button="Verify the log now",
-                     button_id="verify")  # fmt: skip
+        body += form(
+            "/console/integrity/verify",
+            user.viewer.csrf,
+            "",
+            button="Verify the log now",
+            button_id="verify",
+        )
     return html_page(
-        "Integrity of the log", body, viewer=user.viewer, cookies=user.cookies,
+        "Integrity of the log",
+        body,
+        viewer=user.viewer,
+        cookies=user.cookies,
         refresh_s=2 if running else None,
-    )  # fmt: skip
+    )
 
 
 @post("/console/integrity/verify", status_code=200)

@@ -103,10 +103,15 @@ async def read_search(request: Request[Any, Any, Any], authority: Authority) -> 
     search: SearchQuery = _convert(dict(given), SearchQuery)
     user_id = await _user_id(authority, search.user)
     fields: dict[str, object] = {
-        "user": user_id, "client": search.client, "action": search.action,
-        "outcome": search.outcome, "ip": search.ip, "cursor": search.cursor,
-        "from": instant(search.from_, "from"), "to": instant(search.to, "to"),
-    }  # fmt: skip
+        "user": user_id,
+        "client": search.client,
+        "action": search.action,
+        "outcome": search.outcome,
+        "ip": search.ip,
+        "cursor": search.cursor,
+        "from": instant(search.from_, "from"),
+        "to": instant(search.to, "to"),
+    }
     query: EventsQuery = _convert({k: v for k, v in fields.items() if v is not None}, EventsQuery)
     return Search(given=given, query=query, user_id=user_id)
 
@@ -129,14 +134,23 @@ def _range(query: EventsQuery) -> tuple[datetime, datetime]:
 async def chart(authority: Authority, search: Search) -> str:
     """The hourly chart of what the search matches over its range (no paging)."""
     query = search.query
-    start, until = _range(query)
+    try:
+        start, until = _range(query)
+    except OverflowError:  # a range at the very edge of the calendar
+        return '<p id="chart-too-long">No chart for a range at the edge of the calendar.</p>'
+
     hours = int((until - start).total_seconds() // 3600) + 1
     if hours > MAX_HOURS:
         return '<p id="chart-too-long">Narrow the range to 31 days to see actions per hour.</p>'
     rows = RowFilter(
-        user=search.user_id, client=query.client, action=query.action, outcome=query.outcome,
-        ip=query.ip, since=query.from_ or start, until=query.to,
-    )  # fmt: skip
+        user=search.user_id,
+        client=query.client,
+        action=query.action,
+        outcome=query.outcome,
+        ip=query.ip,
+        since=query.from_ or start,
+        until=query.to,
+    )
     async with authority.pool.acquire() as conn:
         found = await hourly(conn, rows)
     counts = {(row["hour"].replace(tzinfo=UTC), row["outcome"]): row["n"] for row in found}

@@ -145,9 +145,11 @@ def denied(viewer: Viewer | None, message: str, status: int = 403) -> Response[s
     titles = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Not possible"}
     back = '<p><a id="back" href="/console">Back to the console</a></p>'
     return html_page(
-        titles.get(status, "Error"), notice(message, error=True) + back, viewer=viewer,
+        titles.get(status, "Error"),
+        notice(message, error=True) + back,
+        viewer=viewer,
         status=status,
-    )  # fmt: skip
+    )
 
 
 def _nonce(request: Request[Any, Any, Any], authority: Authority) -> tuple[str, list[Cookie]]:
@@ -208,9 +210,14 @@ async def operator(
     csrf = form_token(authority.csrf_key, _FORM, "", nonce, session.user_id)
     viewer = Viewer(username=session.username, roles=frozenset(roles), csrf=csrf)
     user = Operator(
-        user_id=session.user_id, username=session.username, roles=roles,
-        family_id=session.family_id, client=client, viewer=viewer, cookies=tuple(cookies),
-    )  # fmt: skip
+        user_id=session.user_id,
+        username=session.username,
+        roles=roles,
+        family_id=session.family_id,
+        client=client,
+        viewer=viewer,
+        cookies=tuple(cookies),
+    )
     if role is not None and role not in roles:
         return denied(viewer, f"This page needs the console role {role!r}.")
     return user

@@ -120,15 +120,17 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[str]:
     cookie = console_cookie(
         authority, _FLOW_COOKIE, seal(authority.csrf_key, "console-flow", flow), _FLOW_TTL
     )
-    query = urlencode({
-        "response_type": "code",
-        "client_id": client.client_id,
-        "redirect_uri": redirect_uri(authority.issuer),
-        "scope": "openid",
-        "state": state,
-        "code_challenge": challenge_s256(_verifier(authority, state)),
-        "code_challenge_method": "S256",
-    })  # fmt: skip
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": redirect_uri(authority.issuer),
+            "scope": "openid",
+            "state": state,
+            "code_challenge": challenge_s256(_verifier(authority, state)),
+            "code_challenge_method": "S256",
+        }
+    )
     return redirect(f"/oauth/authorize?{query}", [cookie])
 
 
@@ -140,9 +142,13 @@ async def _session_from(
     metadata = request_metadata(request, client.client_id)
     try:
         issued = await tokens.redeem_code(
-            authority, client, code, redirect_uri=redirect_uri(authority.issuer),
-            code_verifier=_verifier(authority, state), metadata=metadata,
-        )  # fmt: skip
+            authority,
+            client,
+            code,
+            redirect_uri=redirect_uri(authority.issuer),
+            code_verifier=_verifier(authority, state),
+            metadata=metadata,
+        )
     except Refused as refused:
         return f"The sign-in could not be completed: {refused.description}."
     digest = token_digest(issued.access_token)
@@ -151,9 +157,12 @@ async def _session_from(
         return "The sign-in could not be completed: the access token is not active."
     username = await username_of(authority, record.subject) or record.subject
     return ConsoleSession(
-        user_id=record.subject, username=username, token_digest=digest,
-        family_id=record.family_id, exp=int(record.expires_at.timestamp()),
-    )  # fmt: skip
+        user_id=record.subject,
+        username=username,
+        token_digest=digest,
+        family_id=record.family_id,
+        exp=int(record.expires_at.timestamp()),
+    )
 
 
 @get(f"{CONSOLE_PATH}/callback", status_code=200)
