@@ -24,6 +24,7 @@ from schemas.envelope import Metadata
 from services.authority import Authority
 from services.export_verifier import verify_export
 from services.users import sign_in as check_password
+from services.workspaces import create_api_key, create_workspace
 from tests.e2e.authorize_flow import (
     REDIRECT,
     authorize_url,
@@ -158,6 +159,19 @@ async def test_an_operator_suspends_a_client_and_its_token_fails_introspection(
 ) -> None:
     operator = f"operator-{uuid.uuid4().hex[:6]}"
     operator_id = await console_user(authority, operator, "operator")
+    workspace = await create_workspace(authority, "Acme", operator_id, Metadata(actor="user"))
+    keys = {
+        days: await create_api_key(
+            authority,
+            workspace,
+            operator_id,
+            name=f"key of {days} days",
+            scopes=("read",),
+            days=days,
+            metadata=Metadata(actor="user"),
+        )
+        for days in (5, 60)
+    }
     service = await make_client()
     introspector = await make_client(scopes=("keyledger:introspect",))
     async with httpx.AsyncClient(base_url=live_server) as web:
@@ -193,6 +207,9 @@ async def test_an_operator_suspends_a_client_and_its_token_fails_introspection(
         await page.wait_for_selector("#notice")
         await page.screenshot(path=shots / "console-keys.png", full_page=True)
         await page.goto(f"{live_server}/console/workspaces")
+        for days, highlighted in ((5, "warning"), (60, None)):
+            listed = page.locator(f'#api-keys tr:has-text("{keys[days].key_id}")')
+            assert await listed.get_attribute("class") == highlighted
         await page.screenshot(path=shots / "console-workspaces.png", full_page=True)
 
         await page.goto(f"{live_server}/console/clients/{service.client_id}")
