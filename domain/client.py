@@ -61,6 +61,7 @@ class RotateClientSecret(msgspec.Struct, frozen=True, kw_only=True):
     secret_digest: Digest
     now: datetime
     overlap: timedelta
+    reason: str = ""
 
 
 class SuspendClient(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,7 +69,7 @@ class SuspendClient(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ReinstateClient(msgspec.Struct, frozen=True, kw_only=True):
-    pass
+    reason: str = ""
 
 
 class BanClient(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,12 +113,13 @@ def decide(command: ClientCommand, state: ClientState) -> Sequence[ClientEvent]:
                     client_id=state.client_id,
                     secret_digest=command.secret_digest,
                     previous_valid_until=command.now + command.overlap,
+                    reason=command.reason,
                 )
             ]
         case SuspendClient(reason=reason), Active(client_id=client_id):
             return [ClientSuspended(client_id=client_id, reason=reason)]
-        case ReinstateClient(), Suspended(client=client):
-            return [ClientReinstated(client_id=client.client_id)]
+        case ReinstateClient(reason=reason), Suspended(client=client):
+            return [ClientReinstated(client_id=client.client_id, reason=reason)]
         case BanClient(reason=reason), Active(client_id=client_id):
             return [ClientBanned(client_id=client_id, reason=reason)]
         case BanClient(reason=reason), Suspended(client=client):

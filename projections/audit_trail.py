@@ -8,11 +8,13 @@ from projections.projection import Projection, Statement, json_rows, load_ddl
 from schemas.envelope import RecordedEvent
 from schemas.events import (
     EVENT_TYPES,
+    AccessReported,
     AccessTokenIssued,
     AccessTokenRevoked,
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyRotated,
+    AuditLogVerified,
     AuditTrailPruned,
     AuditTrailRead,
     AuthorizationCodeIssued,
@@ -34,6 +36,8 @@ from schemas.events import (
     ConnectionStarted,
     ConsentGranted,
     ConsentWithdrawn,
+    ConsoleRoleGranted,
+    ConsoleRoleRevoked,
     Event,
     InvitationAccepted,
     LoginRefused,
@@ -167,6 +171,8 @@ def resource_of(event: Event) -> str | None:
             return f"audit:{query}"
         case AuditTrailPruned():
             return "audit:prune"
+        case AuditLogVerified():
+            return "audit:verify"
         case ProviderRegistered(provider_id=provider_id) | ProviderRemoved(provider_id=provider_id):
             return f"provider:{provider_id}"
         case (
@@ -184,6 +190,10 @@ def resource_of(event: Event) -> str | None:
             return f"connection:{connection_id}"
         case VaultKeyCreated(kid=kid) | VaultKeyRetired(kid=kid):
             return f"vault_key:{kid}"
+        case ConsoleRoleGranted(role=role) | ConsoleRoleRevoked(role=role):
+            return f"console_role:{role}"
+        case AccessReported(kind=kind, reference=reference):
+            return f"{kind}:{reference}"
         case _:
             assert_never(event)
 
@@ -272,6 +282,10 @@ def outcome_of(event: Event) -> tuple[str, str | None]:
             return "failure", "expired"
         case RateLimitExceeded():
             return "failure", "too_many_requests"
+        case AuditLogVerified(intact=False):
+            return "failure", "log_not_intact"
+        case AccessReported():
+            return "failure", "not_recognised_by_user"
         case _:
             return "success", None
 

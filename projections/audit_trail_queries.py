@@ -1,4 +1,4 @@
-"""Read queries over the audit_trail projection: filtered pages, exports, grant streams.
+"""Read queries over the audit_trail projection: pages, exports, grant streams, hourly counts.
 
 Pages go newest first by `seq`, the order the projector recorded rows in: a row that lands
 after a page was read always gets a higher `seq`, so paging down with `seq < cursor` never
@@ -7,7 +7,7 @@ skips or repeats one (a late commit can give it a lower global_position).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,8 +22,10 @@ __all__ = [
     "count",
     "export_rows",
     "grant_streams",
+    "hourly",
     "page",
     "prune",
+    "recent",
     "snapshot",
 ]
 
@@ -126,6 +128,27 @@ async def export_rows(conn: Connection, rows: RowFilter) -> AsyncIterator[asyncp
     sql = f"SELECT {COLUMNS} FROM audit_trail WHERE {where} ORDER BY seq"
     async for row in conn.cursor(sql, *args, prefetch=_PREFETCH):
         yield row
+
+
+async def hourly(conn: Connection, rows: RowFilter) -> list[asyncpg.Record]:
+    """Matching rows counted per hour (UTC, `hour` without a zone) and outcome, oldest first."""
+    where, args = rows.where()
+    found = await conn.fetch(
+        "SELECT date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AS hour, outcome,"
+        f" count(*) AS n FROM audit_trail WHERE {where} GROUP BY 1, 2 ORDER BY 1",
+        *args,
+    )
+    return list(found)
+
+
+async def recent(conn: Connection, actions: Sequence[str], limit: int) -> list[asyncpg.Record]:
+    """The newest rows of these actions (e.g. every revoking event type), newest first."""
+    found = await conn.fetch(
+        f"SELECT {COLUMNS} FROM audit_trail WHERE action = ANY($1::text[])"
+        f" ORDER BY seq DESC LIMIT {int(limit)}",
+        list(actions),
+    )
+    return list(found)
 
 
 # Streams that issued the subject's tokens within `lifetime` before the instant (a token

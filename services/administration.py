@@ -122,15 +122,21 @@ async def get_client(authority: Authority, client_id: str) -> ClientRecord:
 
 
 async def rotate_client_secret(
-    authority: Authority, client_id: str, overlap_s: int | None, metadata: Metadata
+    authority: Authority,
+    client_id: str,
+    overlap_s: int | None,
+    metadata: Metadata,
+    reason: str = "",
 ) -> SecretRotated:
+    _plain(reason, what="a reason")
     overlap = authority.settings.secret_overlap_s if overlap_s is None else overlap_s
     if not 0 <= overlap <= 30 * 86_400:
         raise Refused("invalid_request", "the overlap must be between 0 s and 30 days")
     client = await get_client(authority, client_id)
     secret = await clients.rotate_secret(
-        authority.store, authority.hasher, client.client_id, timedelta(seconds=overlap), metadata
-    )
+        authority.store, authority.hasher, client.client_id, timedelta(seconds=overlap), metadata,
+        reason=reason,
+    )  # fmt: skip
     if secret is None:
         raise Refused("conflict", "only an active confidential client has a secret to rotate")
     return SecretRotated(client_id=client.client_id, client_secret=secret)

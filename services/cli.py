@@ -26,6 +26,7 @@ from schemas.jsonschema import events_schema, revocations_schema
 from services.admin_cli import add_admin_commands
 from services.audit_cli import add_audit_commands
 from services.authority import open_authority
+from services.console_cli import add_console_commands
 from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
 from services.servers import Servers, prepare_database, prepare_stream, start_servers
@@ -309,6 +310,7 @@ def _parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(dest="action", required=True)
     add_audit_commands(audit_commands, _with_pool, _with_authority)
     add_admin_commands(commands, _with_authority)
+    add_console_commands(commands, _with_authority)
     return parser
 
 

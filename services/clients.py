@@ -224,12 +224,18 @@ async def register_client(
 
 
 async def rotate_secret(
-    store: EventStore, hasher: SecretHasher, client_id: str, overlap: timedelta, metadata: Metadata
+    store: EventStore,
+    hasher: SecretHasher,
+    client_id: str,
+    overlap: timedelta,
+    metadata: Metadata,
+    *,
+    reason: str = "",
 ) -> str | None:
     """A new secret for a confidential client; the previous one works for `overlap` more."""
     secret = new_token(SECRET_PREFIX)
     command = client_domain.RotateClientSecret(
-        secret_digest=hasher.digest(secret), now=utcnow(), overlap=overlap
+        secret_digest=hasher.digest(secret), now=utcnow(), overlap=overlap, reason=reason
     )
     events = await execute(store, client_domain.decider, f"client-{client_id}", command, metadata)
     return secret if events else None
@@ -248,7 +254,7 @@ async def set_status(
         case "suspend":
             command = client_domain.SuspendClient(reason=reason)
         case "reinstate":
-            command = client_domain.ReinstateClient()
+            command = client_domain.ReinstateClient(reason=reason)
         case "ban":
             command = client_domain.BanClient(reason=reason)
     events = await execute(store, client_domain.decider, f"client-{client_id}", command, metadata)

@@ -97,7 +97,11 @@ class TokenLookup:
         """The token's record if it exists and works now, else None."""
         if not token or len(token) > 8192:
             return None
-        record = await self._lookup.get(token_digest(token))
+        return await self.find_digest(token_digest(token))
+
+    async def find_digest(self, digest: str) -> TokenRecord | None:
+        """`find` for a token known by its digest only (a session that keeps no token)."""
+        record = await self._lookup.get(digest)
         return record if record is not None and record.active(utcnow()) else None
 
     async def introspect(self, token: str, issuer: str) -> tuple[Introspection, TokenRecord | None]:

@@ -6,7 +6,7 @@ from typing import Final, get_args
 
 import msgspec
 
-from schemas.events.audit import AuditEvent, AuditTrailPruned, AuditTrailRead
+from schemas.events.audit import AuditEvent, AuditLogVerified, AuditTrailPruned, AuditTrailRead
 from schemas.events.authorization import (
     AuthorizationCodeIssued,
     AuthorizationCodeRedeemed,
@@ -38,6 +38,8 @@ from schemas.events.connection import (
     UpstreamTokenRefreshed,
 )
 from schemas.events.consent import ConsentEvent, ConsentGranted, ConsentWithdrawn
+from schemas.events.console_role import ConsoleRoleEvent, ConsoleRoleGranted, ConsoleRoleRevoked
+from schemas.events.incident import AccessReported, IncidentEvent
 from schemas.events.login import LoginEvent, LoginRefused, LoginSucceeded
 from schemas.events.provider import ProviderEvent, ProviderRegistered, ProviderRemoved
 from schemas.events.rate_limit import RateLimitEvent, RateLimitExceeded
@@ -82,11 +84,13 @@ from schemas.events.workspace import (
 
 __all__ = [
     "EVENT_TYPES",
+    "AccessReported",
     "AccessTokenIssued",
     "AccessTokenRevoked",
     "ApiKeyCreated",
     "ApiKeyRevoked",
     "ApiKeyRotated",
+    "AuditLogVerified",
     "AuditTrailPruned",
     "AuditTrailRead",
     "AuthorizationCodeIssued",
@@ -108,6 +112,8 @@ __all__ = [
     "ConnectionStarted",
     "ConsentGranted",
     "ConsentWithdrawn",
+    "ConsoleRoleGranted",
+    "ConsoleRoleRevoked",
     "Digest",
     "Event",
     "EventBase",
@@ -166,6 +172,8 @@ Event = (
     | ProviderEvent
     | ConnectionEvent
     | VaultKeyEvent
+    | ConsoleRoleEvent
+    | IncidentEvent
 )
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)

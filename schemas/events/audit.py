@@ -14,7 +14,7 @@ import msgspec
 
 from schemas.events.base import EventBase
 
-__all__ = ["AuditEvent", "AuditQuery", "AuditTrailPruned", "AuditTrailRead"]
+__all__ = ["AuditEvent", "AuditLogVerified", "AuditQuery", "AuditTrailPruned", "AuditTrailRead"]
 
 # Which audit API endpoint answered: a page of rows, a user's timeline, an export, or the
 # tokens and consents held at an instant.
@@ -39,4 +39,20 @@ class AuditTrailPruned(EventBase, frozen=True, kw_only=True):
     retention_days: int
 
 
-AuditEvent = AuditTrailRead | AuditTrailPruned
+class AuditLogVerified(EventBase, frozen=True, kw_only=True):
+    """A run of the log's verification (hash chains and signed checkpoints) and its verdict,
+    so the latest result can be shown and who ran it is on the record."""
+
+    intact: bool
+    events: int
+    streams: int
+    last_position: int
+    checkpoints: int
+    checkpointed_up_to: int
+    not_checkpointed: int
+    # How many chain and checkpoint breaks were found, and the first few, described.
+    breaks: int = 0
+    described: tuple[str, ...] = ()
+
+
+AuditEvent = AuditTrailRead | AuditTrailPruned | AuditLogVerified

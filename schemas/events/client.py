@@ -52,6 +52,7 @@ class ClientSecretRotated(EventBase, frozen=True, kw_only=True):
     client_id: str
     secret_digest: Digest
     previous_valid_until: datetime
+    reason: str = ""
 
 
 class ClientSuspended(EventBase, frozen=True, kw_only=True):
@@ -61,6 +62,7 @@ class ClientSuspended(EventBase, frozen=True, kw_only=True):
 
 class ClientReinstated(EventBase, frozen=True, kw_only=True):
     client_id: str
+    reason: str = ""
 
 
 class ClientBanned(EventBase, frozen=True, kw_only=True):

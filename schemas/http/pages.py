@@ -17,6 +17,7 @@ __all__ = [
     "ConsentForm",
     "DisconnectForm",
     "LoginForm",
+    "ReportForm",
     "SignOutForm",
 ]
 
@@ -59,6 +60,14 @@ class DisconnectForm(_Form, frozen=True, kw_only=True):
     client_id: str
 
 
+class ReportForm(_Form, frozen=True, kw_only=True):
+    """`POST /account/report`: a session (its family id) or a sign-in (its event id)."""
+
+    csrf: str
+    kind: Literal["session", "sign_in"]
+    reference: str
+
+
 class SignOutForm(_Form, frozen=True, kw_only=True):
     """`POST /account/sign-out`; `csrf` is needed while signed in."""
 
@@ -71,3 +80,4 @@ class AccountQuery(msgspec.Struct, frozen=True, kw_only=True):
     lang: str | None = None
     signed_out: str | None = None
     done: str | None = None
+    reported: Literal["session", "sign_in"] | None = None

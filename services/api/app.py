@@ -19,6 +19,7 @@ from infra.postgres.outage import OUTAGE_ERRORS, is_outage
 from infra.postgres.pool import create_request_pool
 from services.api.audit import audit_router
 from services.api.connections import connection_router
+from services.api.console import console_router
 from services.api.errors import http_exception_handler, refused_handler
 from services.api.fast_lane import FastLane
 from services.api.health import HealthController
@@ -33,7 +34,13 @@ from services.api.oauth.token import issue_token
 from services.api.oauth.userinfo import userinfo, userinfo_post
 from services.api.openapi import openapi_config
 from services.api.outage import outage_handler
-from services.api.pages.account import account, account_sign_in, disconnect, sign_out
+from services.api.pages.account import (
+    account,
+    account_sign_in,
+    disconnect,
+    report_access,
+    sign_out,
+)
 from services.api.pages.authorize import authorize, consent, sign_in_page
 from services.api.request_id import RequestIdMiddleware
 from services.api.workspaces import current_api_key, workspace_router
@@ -110,12 +117,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             account,
             account_sign_in,
             disconnect,
+            report_access,
             sign_out,
             management_router(),
             audit_router(),
             workspace_router(),
             current_api_key,
             connection_router(),
+            console_router(),
         ],
         exception_handlers={
             Refused: refused_handler,

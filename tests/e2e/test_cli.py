@@ -364,3 +364,23 @@ async def test_workspace_roles_change_from_the_cli_and_a_rotated_key_replaces_th
     assert [(m["username"], m["role"]) for m in members] == [(owner, "owner")]
     gone = await _cli(env, f"{create} --json")
     assert gone.code == 1 and "not a member" in gone.stderr
+
+
+async def test_console_roles_are_granted_and_revoked_from_the_cli(settings: Settings) -> None:
+    env = _env(settings)
+    username = f"console-{uuid.uuid4().hex[:6]}"
+    created = await _cli(env, f"users create --username {username} --password-stdin --json",
+                         stdin="console cli pass 1\n")  # fmt: skip
+    user_id = created.json()["user_id"]
+    granted = (await _cli(env, f"console grant --username {username} --role operator --json",
+                          "--reason", "on call")).json()  # fmt: skip
+    assert granted == {"user_id": user_id, "username": username, "roles": ["operator"],
+                       "changed": True}  # fmt: skip
+    again = (await _cli(env, f"console grant --username {username} --role operator --json")).json()
+    assert again["changed"] is False
+    revoked = await _cli(env, f"console revoke --username {username} --role operator")
+    assert revoked.code == 0 and "roles: none" in revoked.stdout
+    assert (await _cli(env, f"console roles --username {username} --json")).json()["roles"] == []
+    unknown = await _cli(env, "console grant --username nobody-at-all --role compliance")
+    assert unknown.code == 1 and "no user" in unknown.stderr
+    assert (await _cli(env, f"console grant --username {username} --role root")).code == 2

@@ -21,6 +21,7 @@ from schemas.http.connections import (
     DisconnectRequest,
     ProviderRequest,
 )
+from schemas.http.console import ClientActionForm, ConsoleForm, HeldAtQuery, SearchQuery
 from schemas.http.management import (
     ClientRegistrationRequest,
     ClientStatusChange,
@@ -43,6 +44,7 @@ from schemas.http.pages import (
     ConsentForm,
     DisconnectForm,
     LoginForm,
+    ReportForm,
     SignOutForm,
 )
 from schemas.http.workspaces import (
@@ -121,6 +123,21 @@ _MANAGE_ERRORS: Final = (400, 401, 403, 404, 409, 413)
 _PAGE: Final = Answer("the page", media=(HTML,))
 _REDIRECT: Final = Answer("a redirect (303 See Other)", headers=("Location",))
 _NO_CONTENT: Final = Answer("done")
+
+
+_CONSOLE_COOKIES: Final = ("kl_console", "kl_console_csrf", "kl_console_flow")
+_EXPORT: Final = Answer("the file", str, media=("application/x-ndjson", "text/csv"))
+
+
+def _console(
+    summary: str, body: type | None = None, errors: tuple[int, ...] = (), **kw: Any
+) -> Operation:
+    """A console page: signed out, it redirects to `/console`; without the role, 403."""
+    answers = {200: _PAGE, 303: _REDIRECT, **kw.pop("answers", {})}
+    return Operation(
+        summary, body=body, media=(FORM,), cookies=_CONSOLE_COOKIES, answers=answers,
+        errors=(403, 429, *errors), page=True, **kw,
+    )  # fmt: skip
 
 
 def _manage(summary: str, body: type | None = None, *, optional: bool = False) -> Operation:
@@ -225,6 +242,11 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "Withdraw consent to one application", DisconnectForm, (403, 404, 413, 429)
     ),
     ("post", "/account/sign-out"): _page("Sign out", SignOutForm, (403, 413, 429)),
+    ("post", "/account/report"): _page(
+        "Report a session or sign-in the user does not recognise",
+        ReportForm,
+        (403, 404, 413, 429),
+    ),
     ("get", "/manage/clients"): _manage("List clients"),
     ("post", "/manage/clients"): _manage("Register a client", ClientRegistrationRequest),
     ("get", "/manage/clients/{client_id}"): _manage("A client's configuration and status"),
@@ -330,6 +352,39 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ("delete", "/workspaces/{workspace_id}/providers/{provider_id}"): _owner(
         "Remove a workspace's provider", DisconnectRequest, optional=True
     ),
+    ("get", "/console"): _console("The console: what the signed-in user may do, or signing in"),
+    ("get", "/console/sign-in"): _console("Sign in to the console (the authorization code flow)"),
+    ("get", "/console/callback"): _console("The console's redirect URI", errors=(400,)),
+    ("post", "/console/sign-out"): _console("Sign out of the console", ConsoleForm, (413,)),
+    ("get", "/console/audit"): _console("Search the audit trail", errors=(400,), query=SearchQuery),
+    ("get", "/console/audit/timeline"): _console(
+        "A user's timeline, by client", errors=(400,), query=SearchQuery
+    ),
+    ("get", "/console/audit/at"): _console(
+        "Access as of an instant", errors=(400,), query=HeldAtQuery
+    ),
+    ("get", "/console/audit/export"): _console(
+        "Export the search's rows", errors=(400,), query=SearchQuery, answers={200: _EXPORT}
+    ),
+    ("get", "/console/audit/signed-export"): _console(
+        "Export a user's signed events with proofs",
+        errors=(400,),
+        query=SearchQuery,
+        answers={200: _EXPORT},
+    ),
+    ("get", "/console/integrity"): _console("The latest verification of the log"),
+    ("post", "/console/integrity/verify"): _console("Verify the log now", ConsoleForm, (413,)),
+    ("get", "/console/clients"): _console("Clients"),
+    ("get", "/console/clients/{client_id}"): _console("A client", errors=(404,)),
+    ("post", "/console/clients/{client_id}/{action}"): _console(
+        "Rotate a client's secret, suspend, reinstate or ban it, with a reason",
+        ClientActionForm,
+        (400, 404, 409, 413),
+    ),
+    ("get", "/console/keys"): _console("Signing keys"),
+    ("post", "/console/keys/rotate"): _console("Rotate the signing keys", ConsoleForm, (413,)),
+    ("get", "/console/workspaces"): _console("Workspaces and API keys nearing expiry"),
+    ("get", "/console/status"): _console("Lag, connected accounts' health, latest revocations"),
     ("get", "/api-keys/current"): Operation(
         "The workspace API key presented", (_API_KEY,), errors=(400, 401)
     ),

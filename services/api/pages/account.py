@@ -26,12 +26,16 @@ from litestar.datastructures import Cookie
 
 from projections import consents
 from schemas.envelope import Metadata
+from schemas.events.incident import ReportedAccess
+from services.account_activity import report
 from services.api.oauth.endpoint import request_metadata
+from services.api.pages.activity import activity_sections
 from services.api.pages.authorize import CSRF_COOKIE, SESSION_COOKIE, active_session
 from services.api.pages.messages import (
     Lang,
     calendar_date,
     describe_scope,
+    duration,
     messages,
     pick_lang,
 )
@@ -48,14 +52,20 @@ from services.api.pages.signed import (
     unseal,
     valid_form_token,
 )
-from services.api.pages.templates import AppView, account_page, account_sign_in_page
+from services.api.pages.templates import (
+    AppView,
+    account_hidden,
+    account_page,
+    account_sign_in_page,
+)
 from services.api.rate_limits import form_limit, page_limit
 from services.authority import Authority
+from services.clients import ClientRecord
 from services.commands import utcnow
 from services.consents import withdraw_consent
 from services.users import sign_in
 
-__all__ = ["ACCOUNT_PATH", "account", "account_sign_in", "disconnect", "sign_out"]
+__all__ = ["ACCOUNT_PATH", "account", "account_sign_in", "disconnect", "report_access", "sign_out"]
 
 ACCOUNT_PATH: Final = "/account"
 # CSRF form names: the sign-in form (no user yet), and the signed-in user's forms.
@@ -150,6 +160,8 @@ async def _account_page(
     lang: Lang,
     user_id: str,
     done: Disconnected | None,
+    *,
+    reported: str | None = None,
 ) -> Response[str]:
     """The user's connected applications; after a disconnect, without it and confirmed."""
     text, cookies = messages(lang), list[Cookie]()
@@ -165,6 +177,7 @@ async def _account_page(
     apps: list[AppView] = []
     for consent, client in zip(held, clients, strict=True):
         name = client.registration.name if client is not None else consent.client_id
+        until = "" if client is None else text.until_disconnected.format(lasts=_lasts(lang, client))
         apps.append(
             AppView(
                 client_id=consent.client_id,
@@ -174,16 +187,29 @@ async def _account_page(
                 scopes=tuple(
                     (scope, describe_scope(text, scope, name)) for scope in consent.scopes
                 ),
+                until=until,
             )
         )
     apps.sort(key=lambda app: (app.name.casefold(), app.client_id))
-    notice = None
+    notice = text.reported_session if reported == "session" else None
+    notice = text.reported_sign_in if reported == "sign_in" else notice
     if done is not None:
         client = await authority.clients.cached(done.client_id)
         name = client.registration.name if client is not None else done.client_id
         notice = text.disconnected.format(client=name)
-    html = account_page(text, lang, apps=apps, csrf=csrf, notice=notice)
+    activity = await activity_sections(authority, text, lang, user_id, account_hidden(lang, csrf))
+    html = account_page(text, lang, apps=apps, csrf=csrf, notice=notice, activity=activity)
     return page(html, cookies=cookies)
+
+
+def _lasts(lang: Lang, client: ClientRecord) -> str:
+    """How long each access lasts, as the consent page says it."""
+    text, registration = messages(lang), client.registration
+    access = duration(lang, registration.access_token_ttl)
+    if client.allows("refresh_token"):
+        refresh = duration(lang, registration.refresh_token_ttl)
+        return text.access_renewed.format(access=access, refresh=refresh)
+    return text.access_only.format(access=access)
 
 
 @get(ACCOUNT_PATH, status_code=200)
@@ -203,7 +229,8 @@ async def account(request: Request[Any, Any, Any]) -> Response[str]:
         authority.csrf_key, "disconnected", query.get("done"), Disconnected, int(now.timestamp())
     )
     mine = done if done is not None and done.user_id == user_id else None
-    return await _account_page(request, authority, lang, user_id, mine)
+    reported = query.get("reported")
+    return await _account_page(request, authority, lang, user_id, mine, reported=reported)
 
 
 @post(ACCOUNT_PATH, status_code=200)
@@ -292,3 +319,25 @@ async def sign_out(request: Request[Any, Any, Any]) -> Response[str]:
         return error(lang, "account_forbidden", 403, back=_home(lang))
     expired = cookie(authority, SESSION_COOKIE, "", 0, path=ACCOUNT_PATH)
     return redirect(_home(lang, signed_out="1"), [expired])
+
+
+@post(f"{ACCOUNT_PATH}/report", status_code=200)
+async def report_access(request: Request[Any, Any, Any]) -> Response[str]:
+    """Access the user does not recognise: its tokens revoked at once, an incident recorded."""
+    authority: Authority = request.app.state.authority
+    if (limited := await form_limit(authority, "page", request)) is not None:
+        return limited
+    form, lang = await _form(request)
+    user_id = await _signed_in(request, authority, utcnow())
+    if user_id is None:
+        return _sign_in_page(request, authority, lang)
+    if not _csrf_ok(request, authority, form, _USER_FORM, user_id):
+        return error(lang, "account_forbidden", 403, back=_home(lang))
+    reference = form.get("reference", "")
+    kind: ReportedAccess = "session" if form.get("kind") == "session" else "sign_in"
+    if form.get("kind") not in ("session", "sign_in") or not 0 < len(reference) <= 255:
+        return error(lang, "nothing_to_report", 404, back=_home(lang))
+    metadata = _metadata(request, user_id)
+    if not await report(authority, user_id, kind, reference, metadata):
+        return error(lang, "nothing_to_report", 404, back=_home(lang))
+    return redirect(_home(lang, reported=kind))

@@ -62,6 +62,19 @@ class Messages:
     signed_out: str
     back_to_account: str
     rate_limited: str  # {seconds}
+    until_disconnected: str  # {lasts}: how long each access lasts, in words
+    sessions_title: str
+    sessions_lead: str
+    no_sessions: str
+    session_line: str  # {since} {until}
+    activity_title: str
+    activity_lead: str
+    no_activity: str
+    signed_in_ok: str
+    signed_in_refused: str
+    report: str
+    reported_session: str
+    reported_sign_in: str
     scopes: dict[str, str]
     login_errors: dict[str, str]
     page_errors: dict[str, str]
@@ -114,6 +127,31 @@ _EN: Final = Messages(
     signed_out="You are signed out.",
     rate_limited=("Too many requests from your network. Wait {seconds} seconds, then try again."),
     back_to_account="Back to your account",
+    until_disconnected="Until you disconnect it. {lasts}",
+    sessions_title="Active sessions",
+    sessions_lead=(
+        "Applications holding access to your account right now. If you do not recognise"
+        " one, report it: its access ends at once."
+    ),
+    no_sessions="No application holds access to your account right now.",
+    session_line="Since {since}, until {until} at the latest",
+    activity_title="Recent sign-ins",
+    activity_lead=(
+        "The latest attempts to sign in to your account. If you did not make one that"
+        " succeeded, report it: every access to your account ends at once, and change your"
+        " password."
+    ),
+    no_activity="No sign-in to show yet.",
+    signed_in_ok="Signed in",
+    signed_in_refused="Refused",
+    report="This was not me",
+    reported_session=(
+        "Thank you. That application no longer has this access, and the report is on record."
+    ),
+    reported_sign_in=(
+        "Thank you. Every access to your account has ended and the report is on record."
+        " Change your password now."
+    ),
     scopes=_catalogued("en"),
     login_errors={
         "invalid_credentials": "Wrong username or password.",
@@ -142,6 +180,7 @@ _EN: Final = Messages(
             "This application is not connected to your account (it may have been"
             " disconnected already)."
         ),
+        "nothing_to_report": "There is nothing of yours to report there (it may have ended).",
     },
     units=(("day", "days"), ("hour", "hours"), ("minute", "minutes"), ("second", "seconds")),
     joiner=" and ",
@@ -204,6 +243,31 @@ _FR: Final = Messages(
         "Trop de requêtes depuis votre réseau. Patientez {seconds} secondes, puis réessayez."
     ),
     back_to_account="Retour à votre compte",
+    until_disconnected="Jusqu’à ce que vous la déconnectiez. {lasts}",
+    sessions_title="Sessions actives",
+    sessions_lead=(
+        "Les applications qui ont accès à votre compte en ce moment. Si vous n’en reconnaissez"
+        " pas une, signalez-la : son accès prend fin immédiatement."
+    ),
+    no_sessions="Aucune application n’a accès à votre compte en ce moment.",
+    session_line="Depuis le {since}, jusqu’au {until} au plus tard",
+    activity_title="Connexions récentes",
+    activity_lead=(
+        "Les dernières tentatives de connexion à votre compte. Si vous n’êtes pas l’auteur"
+        " d’une connexion réussie, signalez-la : tout accès à votre compte prend fin"
+        " immédiatement ; changez ensuite votre mot de passe."
+    ),
+    no_activity="Aucune connexion à afficher pour l’instant.",
+    signed_in_ok="Connexion réussie",
+    signed_in_refused="Refusée",
+    report="Ce n’était pas moi",
+    reported_session=(
+        "Merci. Cette application n’a plus cet accès, et le signalement est enregistré."
+    ),
+    reported_sign_in=(
+        "Merci. Tout accès à votre compte a pris fin et le signalement est enregistré."
+        " Changez votre mot de passe maintenant."
+    ),
     scopes=_catalogued("fr"),
     login_errors={
         "invalid_credentials": "Nom d’utilisateur ou mot de passe incorrect.",
@@ -245,6 +309,9 @@ _FR: Final = Messages(
         "no_consent": (
             "Cette application n’est pas connectée à votre compte (elle a peut-être déjà été"
             " déconnectée)."
+        ),
+        "nothing_to_report": (
+            "Il n’y a rien à vous à signaler ici (l’accès a peut-être pris fin)."
         ),
     },
     units=(("jour", "jours"), ("heure", "heures"), ("minute", "minutes"), ("seconde", "secondes")),

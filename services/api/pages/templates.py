@@ -16,6 +16,7 @@ from services.api.pages.messages import Lang, Messages
 __all__ = [
     "AppView",
     "ScopeView",
+    "account_hidden",
     "account_page",
     "account_sign_in_page",
     "consent_page",
@@ -189,9 +190,10 @@ class AppView:
     since_iso: str
     # (scope, what it gives access to, in words)
     scopes: tuple[tuple[str, str], ...]
+    until: str = ""  # in words: until disconnected, how long each access lasts
 
 
-def _account_hidden(lang: Lang, csrf: str) -> str:
+def account_hidden(lang: Lang, csrf: str) -> str:
     return (
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">\n'
         f'<input type="hidden" name="lang" value="{escape(lang)}">'
@@ -209,7 +211,7 @@ def account_sign_in_page(
 ) -> str:
     lead = escape(text.account_sign_in_lead)
     form = _sign_in_form(
-        text, lead=lead, action="/account", hidden=_account_hidden(lang, csrf), username=username,
+        text, lead=lead, action="/account", hidden=account_hidden(lang, csrf), username=username,
         error=error,
     )  # fmt: skip
     return _layout(lang, text.sign_in_title, _notice(notice) + form)
@@ -225,6 +227,7 @@ def _app(view: AppView, text: Messages, hidden: str) -> str:
     return f"""<section class="app" data-client="{escape(view.client_id)}">
 <h2>{escape(view.name)}</h2>
 <p class="since">{since}</p>
+{f'<p class="until">{escape(view.until)}</p>' if view.until else ""}
 <ul class="scopes">{scopes}</ul>
 <form method="post" action="/account/disconnect">
 {hidden}
@@ -241,14 +244,17 @@ def account_page(
     apps: Sequence[AppView],
     csrf: str,
     notice: str | None = None,
+    activity: str = "",
 ) -> str:
-    hidden = _account_hidden(lang, csrf)
+    """`activity` is the sessions and sign-ins sections, HTML already escaped."""
+    hidden = account_hidden(lang, csrf)
     listed = "".join(_app(view, text, hidden) for view in apps)
     lead = escape(text.account_lead if apps else text.no_applications)
     body = f"""<h1>{escape(text.account_title)}</h1>
 {_notice(notice)}
 <p id="lead">{lead}</p>
 {listed}
+{activity}
 <form method="post" action="/account/sign-out">
 {hidden}
 <div class="actions"><button id="sign-out" type="submit">{escape(text.sign_out)}</button></div>
