@@ -48,6 +48,7 @@ from schemas.events.signing_key import (
     SigningKeyRetired,
     SigningKeyRevoked,
 )
+from schemas.events.sso import ClaimMapping, SsoConfigured, SsoDisabled, SsoEvent
 from schemas.events.token_family import (
     AccessTokenIssued,
     AccessTokenRevoked,
@@ -59,6 +60,8 @@ from schemas.events.token_family import (
 )
 from schemas.events.upcasting import UnknownEventVersion, upcast
 from schemas.events.user import (
+    SsoIdentityLinked,
+    SsoUserProvisioned,
     UserDisabled,
     UserEvent,
     UserOtpEnabled,
@@ -94,6 +97,7 @@ __all__ = [
     "AuthorizationCodeReplayed",
     "AuthorizationDenied",
     "AuthorizationFlagged",
+    "ClaimMapping",
     "ClientBanned",
     "ClientRegistered",
     "ClientReinstated",
@@ -129,6 +133,10 @@ __all__ = [
     "SigningKeyActivated",
     "SigningKeyRetired",
     "SigningKeyRevoked",
+    "SsoConfigured",
+    "SsoDisabled",
+    "SsoIdentityLinked",
+    "SsoUserProvisioned",
     "TokenFamilyRevoked",
     "TokenRequestRefused",
     "UnknownEventVersion",
@@ -166,6 +174,7 @@ Event = (
     | ProviderEvent
     | ConnectionEvent
     | VaultKeyEvent
+    | SsoEvent
 )
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)
