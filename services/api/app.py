@@ -35,6 +35,7 @@ from services.api.openapi import openapi_config
 from services.api.outage import outage_handler
 from services.api.pages.account import account, account_sign_in, disconnect, sign_out
 from services.api.pages.authorize import authorize, consent, sign_in_page
+from services.api.pages.sso import sso_callback
 from services.api.request_id import RequestIdMiddleware
 from services.api.workspaces import current_api_key, workspace_router
 from services.authority import open_authority
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             authorize,
             sign_in_page,
             consent,
+            sso_callback,
             account,
             account_sign_in,
             disconnect,

@@ -45,6 +45,7 @@ from schemas.http.pages import (
     LoginForm,
     SignOutForm,
 )
+from schemas.http.sso import SsoDisabling, SsoRequest
 from schemas.http.workspaces import (
     ApiKeyRequest,
     ApiKeyRevocationRequest,
@@ -217,6 +218,12 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ("post", "/oauth/authorize/consent"): _page(
         "The consent form", ConsentForm, (400, 403, 413, 429)
     ),
+    ("get", "/oauth/sso/callback"): _page(
+        "The company identity provider's redirect back (single sign-on): consent or a code",
+        None,
+        (400, 403, 429),
+        query=CallbackQuery,
+    ),
     ("get", "/account"): _page("The account page", None, (429,), query=AccountQuery),
     ("post", "/account"): _page(
         "Sign in to the account page", AccountSignInForm, (400, 403, 413, 429)
@@ -298,6 +305,13 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ),
     ("post", "/workspaces/{workspace_id}/applications/{client_id}/cut-off"): _member(
         "The Owner cuts an application off"
+    ),
+    ("put", "/workspaces/{workspace_id}/sso"): _member(
+        "Configure the workspace's single sign-on (an Owner or Admin)", SsoRequest
+    ),
+    ("get", "/workspaces/{workspace_id}/sso"): _member("The workspace's single sign-on"),
+    ("delete", "/workspaces/{workspace_id}/sso"): _member(
+        "Disable the workspace's single sign-on", SsoDisabling, optional=True
     ),
     ("post", "/connections"): _owner(
         "Start connecting an account at a provider", ConnectionRequest

@@ -27,7 +27,6 @@ from litestar.datastructures import Cookie
 from projections import consents
 from schemas.envelope import Metadata
 from services.api.oauth.endpoint import request_metadata
-from services.api.pages.authorize import CSRF_COOKIE, SESSION_COOKIE, active_session
 from services.api.pages.messages import (
     Lang,
     calendar_date,
@@ -48,6 +47,7 @@ from services.api.pages.signed import (
     unseal,
     valid_form_token,
 )
+from services.api.pages.steps import CSRF_COOKIE, SESSION_COOKIE, active_session
 from services.api.pages.templates import AppView, account_page, account_sign_in_page
 from services.api.rate_limits import form_limit, page_limit
 from services.authority import Authority

@@ -62,6 +62,11 @@ class Messages:
     signed_out: str
     back_to_account: str
     rate_limited: str  # {seconds}
+    sso_button: str
+    sso_hint: str
+    sso_redirect_title: str
+    sso_redirect_lead: str  # {host}
+    sso_continue: str
     scopes: dict[str, str]
     login_errors: dict[str, str]
     page_errors: dict[str, str]
@@ -114,6 +119,11 @@ _EN: Final = Messages(
     signed_out="You are signed out.",
     rate_limited=("Too many requests from your network. Wait {seconds} seconds, then try again."),
     back_to_account="Back to your account",
+    sso_button="Sign in with your company",
+    sso_hint="With a work email, your company's own sign-in page takes over: no password here.",
+    sso_redirect_title="On to your company's sign-in",
+    sso_redirect_lead="Your company signs you in at {host}.",
+    sso_continue="Continue",
     scopes=_catalogued("en"),
     login_errors={
         "invalid_credentials": "Wrong username or password.",
@@ -124,6 +134,11 @@ _EN: Final = Messages(
         "password_expired": "Your password has expired. Ask an administrator to reset it.",
         "too_many_attempts": "Too many failed attempts. Try again in {seconds} seconds.",
         "not_allowed": "This account cannot sign in here.",
+        "sso_required": (
+            "Your company signs you in through its own sign-in page: choose “Sign in with your"
+            " company”."
+        ),
+        "sso_unknown": "No company sign-in is set up for this address: use your password.",
     },
     page_errors={
         "missing_client_id": "The application did not say who it is (client_id is missing).",
@@ -142,6 +157,29 @@ _EN: Final = Messages(
             "This application is not connected to your account (it may have been"
             " disconnected already)."
         ),
+        "sso_state_mismatch": (
+            "This sign-in did not start in this browser, or took too long. Start again from"
+            " the application."
+        ),
+        "sso_issuer_mismatch": "The answer did not come from your company's sign-in service.",
+        "sso_upstream_error": (
+            "Your company's sign-in service did not sign you in. Start again from the application."
+        ),
+        "sso_id_token_invalid": (
+            "Your company's sign-in service sent proof of identity that cannot be trusted."
+        ),
+        "sso_domain_not_allowed": (
+            "Your company's sign-in service named an email address this company does not"
+            " allow here."
+        ),
+        "sso_email_unverified": (
+            "Your company's sign-in service does not vouch for your email address, so no"
+            " account is linked to it. Ask your administrator."
+        ),
+        "sso_not_configured": (
+            "Company sign-in changed meanwhile. Start again from the application."
+        ),
+        "sso_account_refused": "This account cannot sign in here.",
     },
     units=(("day", "days"), ("hour", "hours"), ("minute", "minutes"), ("second", "seconds")),
     joiner=" and ",
@@ -204,6 +242,14 @@ _FR: Final = Messages(
         "Trop de requêtes depuis votre réseau. Patientez {seconds} secondes, puis réessayez."
     ),
     back_to_account="Retour à votre compte",
+    sso_button="Se connecter avec votre entreprise",
+    sso_hint=(
+        "Avec une adresse professionnelle, la page de connexion de votre entreprise prend le"
+        " relais : pas de mot de passe ici."
+    ),
+    sso_redirect_title="Vers la connexion de votre entreprise",
+    sso_redirect_lead="Votre entreprise vous connecte sur {host}.",
+    sso_continue="Continuer",
     scopes=_catalogued("fr"),
     login_errors={
         "invalid_credentials": "Nom d’utilisateur ou mot de passe incorrect.",
@@ -219,6 +265,14 @@ _FR: Final = Messages(
         ),
         "too_many_attempts": "Trop d’échecs. Réessayez dans {seconds} secondes.",
         "not_allowed": "Ce compte ne peut pas se connecter ici.",
+        "sso_required": (
+            "Votre entreprise vous connecte par sa propre page de connexion : choisissez"
+            " « Se connecter avec votre entreprise »."
+        ),
+        "sso_unknown": (
+            "Aucune connexion d’entreprise n’est prévue pour cette adresse : utilisez votre mot"
+            " de passe."
+        ),
     },
     page_errors={
         "missing_client_id": "L’application n’a pas dit qui elle est (client_id manquant).",
@@ -246,6 +300,33 @@ _FR: Final = Messages(
             "Cette application n’est pas connectée à votre compte (elle a peut-être déjà été"
             " déconnectée)."
         ),
+        "sso_state_mismatch": (
+            "Cette connexion n’a pas commencé dans ce navigateur, ou a pris trop de temps."
+            " Recommencez depuis l’application."
+        ),
+        "sso_issuer_mismatch": (
+            "La réponse ne vient pas du service de connexion de votre entreprise."
+        ),
+        "sso_upstream_error": (
+            "Le service de connexion de votre entreprise ne vous a pas connecté. Recommencez"
+            " depuis l’application."
+        ),
+        "sso_id_token_invalid": (
+            "Le service de connexion de votre entreprise a envoyé une preuve d’identité qui"
+            " n’est pas fiable."
+        ),
+        "sso_domain_not_allowed": (
+            "Le service de connexion de votre entreprise a donné une adresse e-mail que cette"
+            " entreprise n’autorise pas ici."
+        ),
+        "sso_email_unverified": (
+            "Le service de connexion de votre entreprise ne garantit pas votre adresse e-mail :"
+            " aucun compte n’y est relié. Adressez-vous à votre administrateur."
+        ),
+        "sso_not_configured": (
+            "La connexion d’entreprise a changé entre-temps. Recommencez depuis l’application."
+        ),
+        "sso_account_refused": "Ce compte ne peut pas se connecter ici.",
     },
     units=(("jour", "jours"), ("heure", "heures"), ("minute", "minutes"), ("seconde", "secondes")),
     joiner=" et ",
