@@ -67,6 +67,8 @@ class Messages:
     sso_redirect_title: str
     sso_redirect_lead: str  # {host}
     sso_continue: str
+    sso_back_title: str
+    sso_back_lead: str  # {host}
     scopes: dict[str, str]
     login_errors: dict[str, str]
     page_errors: dict[str, str]
@@ -124,6 +126,8 @@ _EN: Final = Messages(
     sso_redirect_title="On to your company's sign-in",
     sso_redirect_lead="Your company signs you in at {host}.",
     sso_continue="Continue",
+    sso_back_title="Signed in",
+    sso_back_lead="Back to the application at {host}.",
     scopes=_catalogued("en"),
     login_errors={
         "invalid_credentials": "Wrong username or password.",
@@ -250,6 +254,8 @@ _FR: Final = Messages(
     sso_redirect_title="Vers la connexion de votre entreprise",
     sso_redirect_lead="Votre entreprise vous connecte sur {host}.",
     sso_continue="Continuer",
+    sso_back_title="Connecté",
+    sso_back_lead="Retour à l’application sur {host}.",
     scopes=_catalogued("fr"),
     login_errors={
         "invalid_credentials": "Nom d’utilisateur ou mot de passe incorrect.",

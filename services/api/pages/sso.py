@@ -130,7 +130,15 @@ async def sso_callback(request: Request[Any, Any, Any]) -> Response[str]:
         return error(lang, client.reason)
     session, user = session_cookie(authority, outcome.user_id, now)
     sealed = seal(authority.csrf_key, "request", flow.pending)
-    return await continue_signed_in(
+    answer = await continue_signed_in(
         request, authority, client=client, pending=flow.pending, sealed=sealed, user=user,
         cookies=[session, spent],
     )  # fmt: skip
+    location = answer.headers.get("Location")
+    if answer.status_code != 303 or location is None:
+        return answer
+    # Straight back to the application: the provider's login form led here, and its
+    # `form-action` would stop a redirect to the application's origin.
+    text = messages(lang)
+    html = sso_redirect_page(text, lang, location, urlsplit(location).netloc, back=True)
+    return page(html, cookies=answer.cookies)

@@ -144,15 +144,22 @@ def login_page(
     return _layout(lang, text.sign_in_title, body)
 
 
-def sso_redirect_page(text: Messages, lang: Lang, url: str, host: str) -> str:
-    """On to the company's provider: a refresh, not a redirect, after the login form (no
-    script is allowed, and `form-action` would stop a redirect to another origin)."""
-    lead = escape(text.sso_redirect_lead).format(host=f"<strong>{escape(host)}</strong>")
-    body = f"""<h1>{escape(text.sso_redirect_title)}</h1>
+def sso_redirect_page(
+    text: Messages, lang: Lang, url: str, host: str, *, back: bool = False
+) -> str:
+    """On to the company's provider, or back to the application from it: a refresh, not a
+    redirect, after a form (no script is allowed, and Chromium applies the form page's
+    `form-action` to every redirect that follows, to any other origin)."""
+    title, lead = (
+        (text.sso_back_title, text.sso_back_lead) if back
+        else (text.sso_redirect_title, text.sso_redirect_lead)
+    )  # fmt: skip
+    lead = escape(lead).format(host=f"<strong>{escape(host)}</strong>")
+    body = f"""<h1>{escape(title)}</h1>
 <p>{lead}</p>
 <p><a id="continue-sso" href="{escape(url)}">{escape(text.sso_continue)}</a></p>"""
     refresh = f'<meta http-equiv="refresh" content="0;url={escape(url)}">\n</head>'
-    return _layout(lang, text.sso_redirect_title, body).replace("</head>", refresh, 1)
+    return _layout(lang, title, body).replace("</head>", refresh, 1)
 
 
 def _scope(view: ScopeView, text: Messages) -> str:
