@@ -60,7 +60,8 @@ async def _subject(keyledger: Keyledger, code: str) -> str:
         jwks = (await web.get("/.well-known/jwks.json")).json()
     claims = VerifyingKeys.from_jwks(jwks["keys"]).verify(tokens["id_token"])
     assert claims is not None and claims["iss"] == keyledger.base
-    subject: str = claims["sub"]
+    subject = claims["sub"]
+    assert isinstance(subject, str)
     return subject
 
 
