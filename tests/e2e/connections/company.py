@@ -68,6 +68,8 @@ class Keyledger:
     app_id: str
     app_redirect: str
     _grant_client: tuple[str, str]
+    # Everything the served process wrote (JSON, debug level).
+    log_path: Path
 
     async def company(self, *, required: bool = False, trust_email: bool = True) -> Company:
         """A workspace configuring the upstream as its provider, for a domain of its own."""
@@ -236,5 +238,5 @@ async def served_keyledger(
             headers = {"Authorization": f"Bearer {issued.json()['access_token']}"}
             yield Keyledger(
                 base, settings, pool, authority, upstream, headers, app_id, redirect,
-                (grant_id, grant_secret),
+                (grant_id, grant_secret), log_dir / "serve.log",
             )  # fmt: skip
