@@ -64,6 +64,7 @@ class Keyledger:
     authority: Authority
     upstream: Upstream
     admin: dict[str, str]
+    admin_username: str
     # A public client with PKCE: the application people sign in to.
     app_id: str
     app_redirect: str
@@ -237,6 +238,6 @@ async def served_keyledger(
             assert issued.status_code == 200, issued.text
             headers = {"Authorization": f"Bearer {issued.json()['access_token']}"}
             yield Keyledger(
-                base, settings, pool, authority, upstream, headers, app_id, redirect,
+                base, settings, pool, authority, upstream, headers, admin, app_id, redirect,
                 (grant_id, grant_secret), log_dir / "serve.log",
             )  # fmt: skip
