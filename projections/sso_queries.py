@@ -10,7 +10,6 @@ import asyncpg
 import msgspec
 
 from projections.connection_queries import Connection
-
 from schemas.events import SsoConfigured
 
 __all__ = ["Configured", "account_by_username", "configured", "linked_account", "sso_required"]
@@ -66,9 +65,7 @@ async def sso_required(conn: Connection, domain: str) -> bool:
     return required
 
 
-async def linked_account(
-    conn: Connection, issuer: str, subject: str
-) -> asyncpg.Record | None:
+async def linked_account(conn: Connection, issuer: str, subject: str) -> asyncpg.Record | None:
     """`user_id`, `disabled`, `service_account` of the account the identity is linked to."""
     row: asyncpg.Record | None = await conn.fetchrow(_LINKED, issuer, subject)
     return row
