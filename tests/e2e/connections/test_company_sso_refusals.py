@@ -168,3 +168,18 @@ async def test_workspace_sso_is_managed_by_owners_and_admins_and_never_shows_the
         rows = await conn.fetch("SELECT data FROM events WHERE event_type = 'sso_configured'")
     assert all(company.client[1].encode() not in bytes(r["data"]) for r in rows)
     assert all(b"s3cret-value" not in bytes(r["data"]) for r in rows)
+
+
+async def test_a_response_naming_another_issuer_is_refused_as_a_mix_up(
+    keyledger: Keyledger, company: Company
+) -> None:
+    email = await keyledger.upstream_person(company.email("mixed"))
+    async with httpx.AsyncClient(timeout=20) as web:
+        location = await keyledger.via_provider(web, email)
+        answer = await web.get(_with(location, iss="https://evil.example"))
+    assert answer.status_code == 400
+    assert "did not come from your company&#x27;s sign-in service" in answer.text
+    assert await keyledger.users_named(email) == []
+    assert (await keyledger.refusals("sso_issuer_mismatch"))[-1]["metadata"].get(
+        "workspace_id"
+    ) == company.workspace_id
