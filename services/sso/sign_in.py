@@ -175,8 +175,9 @@ async def _apply(connector: Connector, decision: domain.SignInDecision, metadata
             if isinstance(event, SsoUserProvisioned)
             else user_domain.LinkSsoIdentity(linked=event)
         )
+        meta = _login_metadata(metadata, event.user_id, event.workspace_id)
         stream = f"user-{event.user_id}"
-        await execute(connector.store, user_domain.decider, stream, command, metadata)
+        await execute(connector.store, user_domain.decider, stream, command, meta)
 
 
 async def _signed_in(
@@ -217,7 +218,8 @@ async def complete(
     login: LoginEvent
     try:
         state = callback.state or ""
-        if expected is None or not hmac.compare_digest(state.encode(), expected[0].encode()):
+        presented = state.encode("utf-8", "replace")
+        if expected is None or not hmac.compare_digest(presented, expected[0].encode()):
             raise _Refusal("sso_state_mismatch")
         async with connector.pool.acquire() as conn:
             found = await sso_queries.configured(conn, workspace_id=expected[1])
