@@ -22,6 +22,8 @@ async def raw_messages(bus: EventBus) -> list[tuple[str, bytes, dict[str, str]]]
         info = await bus.js.stream_info(bus.stream)
     except nats.js.errors.NotFoundError:
         return []
+    if info.state.messages == 0:
+        return []  # an empty stream reports sequence 0, which get_msg refuses as a bad request
     messages = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         raw = await bus.js.get_msg(bus.stream, seq)
