@@ -20,7 +20,6 @@ from infra.nats_bus import EventBus
 from services.authority import open_authority
 from tests.conftest import create_database, drop_database
 from tests.e2e.conftest import free_port, running
-from tests.e2e.connections.company import Keyledger, served_keyledger
 from tests.e2e.connections.harness import (
     UPSTREAM_MASTER_KEY,
     Downstream,
@@ -90,18 +89,6 @@ async def upstream(
         with running(command, env, Path(data_dir) / "serve.log", ready, "upstream keyledger"):
             async with asyncpg.create_pool(own.database_url, min_size=1, max_size=8) as pool:
                 yield Upstream(base, own, pool, await open_authority(own, pool))
-
-
-@pytest.fixture(scope="session")
-async def keyledger(
-    postgres_admin_url: str, settings: Settings, upstream: Upstream,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Keyledger]:  # fmt: skip
-    """The keyledger companies' people sign in to, served, the upstream their provider."""
-    async with own_database(postgres_admin_url, settings) as own:
-        log_dir = tmp_path_factory.mktemp("company-sso")
-        async with served_keyledger(own, upstream, log_dir) as served:
-            yield served
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -10,8 +10,8 @@ import re
 import httpx
 import pytest
 
-from tests.e2e.connections.company import Keyledger, hidden
 from tests.e2e.connections.harness import PASSWORD
+from tests.e2e.connections.sso.company import Keyledger, hidden
 from tests.e2e.secrets_scan import Secrets, database_texts, leaks
 
 pytestmark = pytest.mark.asyncio

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from tests.e2e.connections.company import Company, Keyledger, hidden
 from tests.e2e.connections.harness import PASSWORD
+from tests.e2e.connections.sso.company import Company, Keyledger, hidden
 
 pytestmark = pytest.mark.asyncio
 

@@ -16,8 +16,8 @@ from playwright.async_api import Browser, Frame, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from infra.crypto.jwt import VerifyingKeys
-from tests.e2e.connections.company import Company, Keyledger
 from tests.e2e.connections.harness import PASSWORD
+from tests.e2e.connections.sso.company import Company, Keyledger
 from tests.e2e.test_authorize_pages import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.asyncio

@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.e2e.connections.company import Keyledger
 from tests.e2e.connections.harness import cli
+from tests.e2e.connections.sso.company import Keyledger
 
 pytestmark = pytest.mark.asyncio
 
