@@ -1,5 +1,5 @@
-"""The keyledger companies' people sign in to, served, for this directory's tests only: its
-processes and connections end with them, before the rest of the suite runs."""
+"""The keyledger companies' people sign in to, served anew for each module here: its
+processes and database connections end with the module, not with the whole suite."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.e2e.connections.harness import Upstream
 from tests.e2e.connections.sso.company import Keyledger, served_keyledger
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 async def keyledger(
     postgres_admin_url: str, settings: Settings, upstream: Upstream,
     tmp_path_factory: pytest.TempPathFactory,
