@@ -34,6 +34,8 @@ class LoginAttempt(msgspec.Struct, frozen=True, kw_only=True):
     otp_presented: bool = False
     # The time step a valid, unused TOTP code matched; None if it did not.
     otp_step: int | None = None
+    # The username's domain belongs to a workspace whose people must sign in through SSO.
+    sso_required: bool = False
 
 
 def decide_login(attempt: LoginAttempt) -> LoginEvent:
@@ -45,6 +47,10 @@ def decide_login(attempt: LoginAttempt) -> LoginEvent:
 
     if attempt.locked_until is not None and attempt.now < attempt.locked_until:
         return refused("too_many_attempts")
+    # Decided by the domain, whether or not the account exists: nothing is given away, and no
+    # password of the company's people is judged here (service accounts have no other way in).
+    if attempt.sso_required and (account is None or not account.service_account):
+        return refused("sso_required")
     if account is None or not attempt.password_ok:
         return refused("invalid_credentials")
     if account.disabled:

@@ -1,4 +1,5 @@
-"""The user account: registration, password changes, TOTP enrolment, disabling."""
+"""The user account: registration (or provisioning through SSO), password changes, TOTP
+enrolment, links to identity providers, disabling."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import msgspec
 from schemas.events import (
     PasswordHash,
     Sealed,
+    SsoIdentityLinked,
+    SsoUserProvisioned,
     UserDisabled,
     UserOtpEnabled,
     UserPasswordChanged,
@@ -24,6 +27,8 @@ __all__ = [
     "ChangePassword",
     "DisableUser",
     "EnableOtp",
+    "LinkSsoIdentity",
+    "ProvisionSsoUser",
     "RegisterUser",
     "RevokeUserTokens",
     "UserCommand",
@@ -52,7 +57,23 @@ class RevokeUserTokens(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
 
 
-UserCommand = RegisterUser | ChangePassword | EnableOtp | DisableUser | RevokeUserTokens
+class ProvisionSsoUser(msgspec.Struct, frozen=True, kw_only=True):
+    provisioned: SsoUserProvisioned
+
+
+class LinkSsoIdentity(msgspec.Struct, frozen=True, kw_only=True):
+    linked: SsoIdentityLinked
+
+
+UserCommand = (
+    RegisterUser
+    | ChangePassword
+    | EnableOtp
+    | DisableUser
+    | RevokeUserTokens
+    | ProvisionSsoUser
+    | LinkSsoIdentity
+)
 
 
 class NoUser(msgspec.Struct, frozen=True):
@@ -75,6 +96,10 @@ def decide(command: UserCommand, state: UserState) -> Sequence[UserEvent]:
     match command, state:
         case RegisterUser(registered=registered), NoUser():
             return [registered]
+        case ProvisionSsoUser(provisioned=provisioned), NoUser():
+            return [provisioned]
+        case LinkSsoIdentity(linked=linked), Active(user_id=user_id) if linked.user_id == user_id:
+            return [linked]
         case ChangePassword(), Active(user_id=user_id):
             return [
                 UserPasswordChanged(
@@ -95,9 +120,9 @@ def decide(command: UserCommand, state: UserState) -> Sequence[UserEvent]:
 
 def evolve(state: UserState, event: UserEvent) -> UserState:
     match event:
-        case UserRegistered(user_id=user_id):
+        case UserRegistered(user_id=user_id) | SsoUserProvisioned(user_id=user_id):
             return Active(user_id=user_id)
-        case UserPasswordChanged() | UserTokensRevoked():
+        case UserPasswordChanged() | UserTokensRevoked() | SsoIdentityLinked():
             return state
         case UserOtpEnabled():
             return msgspec.structs.replace(state, otp=True) if isinstance(state, Active) else state

@@ -11,6 +11,7 @@ from projections import (
     connections,
     consents,
     providers,
+    sso,
     token_state,
     users,
     workspaces,
@@ -37,6 +38,7 @@ INLINE: Final[tuple[Projection, ...]] = (
     workspaces.PROJECTION,
     providers.PROJECTION,
     connections.PROJECTION,
+    sso.PROJECTION,
 )
 ASYNC: Final[tuple[Projection, ...]] = (audit_trail.PROJECTION, consents.PROJECTION)
 ALL: Final = INLINE + ASYNC

@@ -54,6 +54,10 @@ from schemas.events import (
     SigningKeyActivated,
     SigningKeyRetired,
     SigningKeyRevoked,
+    SsoConfigured,
+    SsoDisabled,
+    SsoIdentityLinked,
+    SsoUserProvisioned,
     TokenFamilyRevoked,
     TokenRequestRefused,
     UpstreamRefreshFailed,
@@ -194,6 +198,10 @@ def resource_of(event: Event) -> str | None:
             return f"console_role:{role}"
         case AccessReported(kind=kind, reference=reference):
             return f"{kind}:{reference}"
+        case SsoConfigured(workspace_id=workspace) | SsoDisabled(workspace_id=workspace):
+            return f"sso:{workspace}"
+        case SsoUserProvisioned(issuer=issuer) | SsoIdentityLinked(issuer=issuer):
+            return f"sso_identity:{issuer}"
         case _:
             assert_never(event)
 
@@ -207,6 +215,8 @@ def subject_of(event: Event) -> str | None:
             | UserOtpEnabled(user_id=user_id)
             | UserDisabled(user_id=user_id)
             | UserTokensRevoked(user_id=user_id)
+            | SsoUserProvisioned(user_id=user_id)
+            | SsoIdentityLinked(user_id=user_id)
             | LoginSucceeded(user_id=user_id)
             | LoginRefused(user_id=user_id)
             | ConsentGranted(user_id=user_id)
@@ -249,6 +259,10 @@ def workspace_of(event: Event) -> str | None:
             | ProviderRegistered(workspace_id=workspace)
             | ProviderRemoved(workspace_id=workspace)
             | ConnectionStarted(workspace_id=workspace)
+            | SsoConfigured(workspace_id=workspace)
+            | SsoDisabled(workspace_id=workspace)
+            | SsoUserProvisioned(workspace_id=workspace)
+            | SsoIdentityLinked(workspace_id=workspace)
         ):
             return workspace
         case _:

@@ -10,6 +10,7 @@ from schemas.envelope import RecordedEvent
 from schemas.events import (
     LoginRefused,
     LoginSucceeded,
+    SsoUserProvisioned,
     UserDisabled,
     UserOtpEnabled,
     UserPasswordChanged,
@@ -62,6 +63,10 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
                     ),
                 )
             ]
+        case SsoUserProvisioned():
+            # No password: the account signs in through its workspace's provider only.
+            provisioned = (event.user_id, event.username, None, None, False, event.workspace_id)
+            return [Statement(_REGISTER, (*provisioned, at))]
         case UserPasswordChanged():
             args = (event.user_id, event.password_hash, event.password_expires_at)
             return [Statement(_SET_HASH, args)]
@@ -92,6 +97,7 @@ PROJECTION: Final = Projection(
         to_snake_case(cls.__name__)
         for cls in (
             UserRegistered,
+            SsoUserProvisioned,
             UserPasswordChanged,
             UserOtpEnabled,
             UserDisabled,

@@ -3,7 +3,7 @@
 CREATE TABLE IF NOT EXISTS users (
     user_id             text        PRIMARY KEY,
     username            text        NOT NULL UNIQUE,
-    password_hash       text        NOT NULL,
+    password_hash       text,
     password_expires_at timestamptz,
     service_account     boolean     NOT NULL,
     otp_sealed          text,
@@ -19,4 +19,7 @@ CREATE TABLE IF NOT EXISTS login_failures (
     key       text        NOT NULL,
     failed_at timestamptz NOT NULL
 );
+-- Accounts provisioned through single sign-on have no password (projections/users.py).
+ALTER TABLE users ALTER COLUMN password_hash DROP NOT NULL;
+
 CREATE INDEX IF NOT EXISTS login_failures_key_idx ON login_failures (key, failed_at);

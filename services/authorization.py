@@ -60,7 +60,7 @@ _PARAMS: Final = frozenset(
     {
         "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
         "code_challenge", "code_challenge_method", "nonce", "prompt", "max_age",
-        "ui_locales", "lang",
+        "ui_locales", "lang", "login_hint",
     }
 )  # fmt: skip
 _SECRET_PARAMS: Final = frozenset(

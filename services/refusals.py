@@ -19,6 +19,7 @@ Reason = Literal[
     "too_many_requests",
     "password_expired",
     "otp_required",
+    "sso_required",
     "invalid_scope",
     "unauthorized_client",
     "unsupported_grant_type",

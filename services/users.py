@@ -14,10 +14,12 @@ import asyncpg
 from domain import user as user_domain
 from domain.login import Account, LoginAttempt, decide_login
 from domain.policies import lockout, totp
+from domain.sso import email_domain
 from infra.crypto.passwords import hash_password, verify_against_dummy, verify_password
 from infra.crypto.sealing import Sealer
 from infra.postgres.batching import GroupCommit
 from infra.postgres.event_store import EventStore
+from projections.sso_queries import sso_required
 from schemas.envelope import Metadata
 from schemas.events import LoginRefused, LoginSucceeded, PasswordHash, Sealed, UserRegistered
 from schemas.events.login import LoginEvent, LoginMethod
@@ -197,11 +199,13 @@ async def sign_in(
 ) -> SignIn:
     """Check credentials, decide, and append the attempt as its own `login` stream."""
     now = utcnow()
-    row = None
+    row, required = None, False
     # PostgreSQL text cannot hold NUL, so no such account exists: an unknown user, not a 500.
     if "\x00" not in username:
+        domain = email_domain(username)
         async with pool.acquire() as conn:
             row = await conn.fetchrow(_ACCOUNT, username)
+            required = domain is not None and await sso_required(conn, domain)
     account = None
     if row is not None:
         account = Account(
@@ -215,7 +219,7 @@ async def sign_in(
     password_ok = False
     otp_step = None
     if locked is None:
-        if row is None:
+        if row is None or row["password_hash"] is None:  # no account, or one without password
             await asyncio.to_thread(verify_against_dummy, password)
         else:
             password_ok = await asyncio.to_thread(
@@ -236,6 +240,7 @@ async def sign_in(
             password_ok=password_ok,
             otp_presented=bool(otp_code),
             otp_step=otp_step,
+            sso_required=required,
         )
     )
     subject = account.user_id if account else None

@@ -18,6 +18,7 @@ from schemas.http.workspaces import ApiKeyIssued, WorkspaceCreated
 from services import administration, workspace_queries, workspaces
 from services.authority import Authority
 from services.refusals import Refused
+from services.sso_cli import add_sso_commands
 from services.subcommand import METADATA, SHOWN_ONCE, Runner, emit, guarded, handler, leaf
 from services.users import user_id_of
 from services.workspace_queries import KeySummary, Member
@@ -294,6 +295,7 @@ def _add_workspaces(commands: Any, run: Runner) -> None:
     for parser in (invite, set_role, remove):
         parser.add_argument("--by", required=True, metavar="USERNAME", help="who acts")
         parser.add_argument("--user", required=True, metavar="USERNAME")
+    add_sso_commands(actions, run)
 
 
 def add_workspace_commands(commands: Any, run: Runner) -> None:

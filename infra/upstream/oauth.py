@@ -24,6 +24,7 @@ __all__ = [
     "Refused",
     "TokenOutcome",
     "check_userinfo",
+    "fetch_userinfo",
     "introspect",
     "redeem_code",
     "refresh",
@@ -88,6 +89,7 @@ class _Introspection(msgspec.Struct):
 _token_body: Final = msgspec.json.Decoder(_TokenBody)
 _error_body: Final = msgspec.json.Decoder(_ErrorBody)
 _introspection: Final = msgspec.json.Decoder(_Introspection)
+_userinfo: Final = msgspec.json.Decoder(dict[str, object])
 
 
 def _authenticated(
@@ -201,6 +203,21 @@ async def check_userinfo(http: httpx.AsyncClient, endpoint: str, access_token: S
     if answer.status == 200:
         return "active"
     return "inactive" if answer.status == 401 else "unavailable"
+
+
+async def fetch_userinfo(
+    http: httpx.AsyncClient, endpoint: str, access_token: Secret
+) -> dict[str, object] | None:
+    """OIDC Core 5.3: the claims about the token's user, or None if there is no usable answer.
+    The caller must check that `sub` is the ID token's (5.3.2)."""
+    headers = {"Authorization": f"Bearer {access_token.reveal()}", "Accept": "application/json"}
+    answer = await exchange(http, "GET", endpoint, headers=headers)
+    if not isinstance(answer, Answer) or answer.status != 200:
+        return None
+    try:
+        return _userinfo.decode(answer.body)
+    except msgspec.DecodeError:
+        return None
 
 
 async def revoke(

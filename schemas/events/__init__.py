@@ -50,6 +50,7 @@ from schemas.events.signing_key import (
     SigningKeyRetired,
     SigningKeyRevoked,
 )
+from schemas.events.sso import ClaimMapping, SsoConfigured, SsoDisabled, SsoEvent
 from schemas.events.token_family import (
     AccessTokenIssued,
     AccessTokenRevoked,
@@ -61,6 +62,8 @@ from schemas.events.token_family import (
 )
 from schemas.events.upcasting import UnknownEventVersion, upcast
 from schemas.events.user import (
+    SsoIdentityLinked,
+    SsoUserProvisioned,
     UserDisabled,
     UserEvent,
     UserOtpEnabled,
@@ -98,6 +101,7 @@ __all__ = [
     "AuthorizationCodeReplayed",
     "AuthorizationDenied",
     "AuthorizationFlagged",
+    "ClaimMapping",
     "ClientBanned",
     "ClientRegistered",
     "ClientReinstated",
@@ -135,6 +139,10 @@ __all__ = [
     "SigningKeyActivated",
     "SigningKeyRetired",
     "SigningKeyRevoked",
+    "SsoConfigured",
+    "SsoDisabled",
+    "SsoIdentityLinked",
+    "SsoUserProvisioned",
     "TokenFamilyRevoked",
     "TokenRequestRefused",
     "UnknownEventVersion",
@@ -174,6 +182,7 @@ Event = (
     | VaultKeyEvent
     | ConsoleRoleEvent
     | IncidentEvent
+    | SsoEvent
 )
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)

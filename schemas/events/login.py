@@ -12,8 +12,9 @@ from schemas.events.base import EventBase
 
 __all__ = ["LoginEvent", "LoginMethod", "LoginRefused", "LoginSucceeded", "RefusalReason"]
 
-# How the credentials arrived: the login page, or the password grant at the token endpoint.
-LoginMethod = Literal["page", "password_grant"]
+# How the credentials arrived: the login page, the password grant at the token endpoint, or
+# an ID token from the workspace's identity provider (SSO).
+LoginMethod = Literal["page", "password_grant", "sso"]
 
 RefusalReason = Literal[
     "invalid_credentials",
@@ -23,6 +24,22 @@ RefusalReason = Literal[
     "too_many_attempts",
     "user_disabled",
     "not_allowed",
+    # The company signs its people in through its identity provider: no password here.
+    "sso_required",
+    # The callback's state is not the one this browser was sent off with (CSRF, injection).
+    "sso_state_mismatch",
+    # The response names another issuer (RFC 9207), or a promised `iss` is missing.
+    "sso_issuer_mismatch",
+    # The provider refused, or did not answer, or the code could not be exchanged.
+    "sso_upstream_error",
+    # No ID token, or its signature, iss, aud, exp or nonce is wrong; UserInfo for another sub.
+    "sso_id_token_invalid",
+    # The person's email is not in a domain the workspace allows.
+    "sso_domain_not_allowed",
+    # An account would be linked or made by an email the provider does not vouch for.
+    "sso_email_unverified",
+    # The workspace's SSO was disabled or replaced while the person was at the provider.
+    "sso_not_configured",
 ]
 
 

@@ -1,4 +1,5 @@
-"""Events of the `user` stream: accounts that sign in with a password and, optionally, TOTP."""
+"""Events of the `user` stream: accounts that sign in with a password and, optionally, TOTP,
+or through their company's identity provider (SSO)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from datetime import datetime
 from schemas.events.base import EventBase, PasswordHash, Sealed
 
 __all__ = [
+    "SsoIdentityLinked",
+    "SsoUserProvisioned",
     "UserDisabled",
     "UserEvent",
     "UserOtpEnabled",
@@ -53,4 +56,33 @@ class UserTokensRevoked(EventBase, frozen=True, kw_only=True):
     reason: str = ""
 
 
-UserEvent = UserRegistered | UserPasswordChanged | UserOtpEnabled | UserDisabled | UserTokensRevoked
+class SsoUserProvisioned(EventBase, frozen=True, kw_only=True):
+    """An account made at its first sign-in through a workspace's identity provider (just in
+    time): no password; the provider's (issuer, subject) names it from now on."""
+
+    user_id: str
+    username: str
+    workspace_id: str
+    issuer: str
+    subject: str
+    name: str | None = None
+
+
+class SsoIdentityLinked(EventBase, frozen=True, kw_only=True):
+    """An existing account is reached from now on by the provider's (issuer, subject)."""
+
+    user_id: str
+    workspace_id: str
+    issuer: str
+    subject: str
+
+
+UserEvent = (
+    UserRegistered
+    | UserPasswordChanged
+    | UserOtpEnabled
+    | UserDisabled
+    | UserTokensRevoked
+    | SsoUserProvisioned
+    | SsoIdentityLinked
+)

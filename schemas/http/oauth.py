@@ -115,3 +115,5 @@ class AuthorizationParameters(msgspec.Struct, frozen=True, kw_only=True):
     response_mode: Literal["query"] | None = None
     lang: str | None = None
     ui_locales: str | None = None
+    # A work email whose domain has a workspace's SSO: straight to that company's provider.
+    login_hint: str | None = None

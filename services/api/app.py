@@ -42,6 +42,7 @@ from services.api.pages.account import (
     sign_out,
 )
 from services.api.pages.authorize import authorize, consent, sign_in_page
+from services.api.pages.sso import sso_callback
 from services.api.request_id import RequestIdMiddleware
 from services.api.workspaces import current_api_key, workspace_router
 from services.authority import open_authority
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             authorize,
             sign_in_page,
             consent,
+            sso_callback,
             account,
             account_sign_in,
             disconnect,

@@ -41,6 +41,8 @@ TRANSLATION: Final[dict[Reason, tuple[str, int]]] = {
     "too_many_requests": ("temporarily_unavailable", 429),
     "password_expired": ("invalid_grant", 401),
     "otp_required": ("invalid_grant", 401),
+    # The company's people sign in through its identity provider, never with a password here.
+    "sso_required": ("invalid_grant", 400),
     "invalid_scope": ("invalid_scope", 400),
     "unauthorized_client": ("unauthorized_client", 400),
     "unsupported_grant_type": ("unsupported_grant_type", 400),

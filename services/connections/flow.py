@@ -29,6 +29,7 @@ from infra.crypto.digests import token_digest
 from infra.upstream import oauth
 from infra.upstream.http import InDoubt, Unsent
 from infra.upstream.id_token import IdTokenError, check_id_token, fetch_keys
+from infra.upstream.issuer import issuer_problem
 from projections import connection_queries
 from projections.connection_queries import ConnectionRow
 from schemas.envelope import Metadata
@@ -243,11 +244,4 @@ async def complete(connector: Connector, callback: Callback, metadata: Metadata)
 
 
 def _issuer_problem(provider: ProviderRegistered, iss: str | None) -> str | None:
-    """RFC 9207 2.4: a response naming another issuer is a mix-up; a promised one is required."""
-    if iss is None:
-        if provider.iss_parameter_supported:
-            return "the provider promised an iss parameter and sent none"
-        return None
-    if provider.issuer is None or not hmac.compare_digest(iss.encode(), provider.issuer.encode()):
-        return "the response's iss is not the provider's issuer"
-    return None
+    return issuer_problem(provider.issuer, iss, promised=provider.iss_parameter_supported)

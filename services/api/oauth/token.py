@@ -40,6 +40,10 @@ _LOGIN_REFUSALS: Final[dict[str, tuple[Any, str]]] = {
     "password_expired": ("password_expired", "the password has expired and must be changed"),
     "otp_required": ("otp_required", "send the one-time code in the x-otp-code header"),
     "too_many_attempts": ("too_many_attempts", "too many failed attempts; retry later"),
+    "sso_required": (
+        "sso_required",
+        "the account's company signs its people in through its identity provider",
+    ),
 }
 
 

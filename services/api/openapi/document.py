@@ -17,7 +17,8 @@ import msgspec
 
 from domain.scopes import CATALOGUE
 from services.api.errors import ErrorBody
-from services.api.openapi.operations import HTML, JSON, OPERATIONS, Answer, Operation
+from services.api.openapi.operations import OPERATIONS
+from services.api.openapi.shapes import HTML, JSON, Answer, Operation
 
 __all__ = ["SECURITY_SCHEMES", "complete"]
 

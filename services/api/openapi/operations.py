@@ -9,7 +9,6 @@ answers are declared here, once per operation, and `document.py` applies them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from schemas.http.audit import EventsQuery, ExportQuery, PointInTimeQuery, TimelineQuery
@@ -21,7 +20,6 @@ from schemas.http.connections import (
     DisconnectRequest,
     ProviderRequest,
 )
-from schemas.http.console import ClientActionForm, ConsoleForm, HeldAtQuery, SearchQuery
 from schemas.http.management import (
     ClientRegistrationRequest,
     ClientStatusChange,
@@ -47,6 +45,7 @@ from schemas.http.pages import (
     ReportForm,
     SignOutForm,
 )
+from schemas.http.sso import SsoDisabling, SsoRequest
 from schemas.http.workspaces import (
     ApiKeyRequest,
     ApiKeyRevocationRequest,
@@ -56,17 +55,20 @@ from schemas.http.workspaces import (
     WorkspaceRequest,
 )
 from services.api.health import Readiness
+from services.api.openapi.console_operations import CONSOLE_OPERATIONS
+from services.api.openapi.shapes import (
+    FORM,
+    JSON,
+    PAGE,
+    REDIRECT,
+    Answer,
+    Operation,
+    Requirement,
+)
 from services.introspection import Introspection
 from services.tokens import TokenResponse
 
-__all__ = ["FORM", "HTML", "JSON", "OPERATIONS", "Answer", "Operation", "Requirement"]
-
-JSON: Final = "application/json"
-FORM: Final = "application/x-www-form-urlencoded"
-HTML: Final = "text/html"
-
-# One security requirement: scheme name -> scopes (OpenAPI 3.1 section 4.8.30).
-Requirement = Mapping[str, tuple[str, ...]]
+__all__ = ["OPERATIONS"]
 
 # client_secret_basic, or (the empty requirement) client_secret_post / a public client's
 # client_id in the body.
@@ -79,40 +81,6 @@ def _bearer(*scopes: str) -> tuple[Requirement, ...]:
     return ({"access_token": scopes},)
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A success answer: its body's type (None: no body) and media type, required headers."""
-
-    description: str
-    body: Any = None
-    media: tuple[str, ...] = (JSON,)
-    headers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """What one method on one path takes and answers.
-
-    `answers` replaces the success answers Litestar derived from the handler's annotation;
-    `errors` are the statuses of its refusals; `page` operations answer HTML, also their
-    refusals (a request the server cannot read at all still gets the JSON error shape).
-    `raw` operations are ASGI routes, absent from Litestar's document.
-    """
-
-    summary: str
-    security: tuple[Requirement, ...] = ()
-    body: Any = None
-    media: tuple[str, ...] = (JSON,)
-    body_required: bool = True
-    query: type | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    cookies: tuple[str, ...] = ()
-    answers: Mapping[int, Answer] = field(default_factory=dict)
-    errors: tuple[int, ...] = ()
-    page: bool = False
-    raw: bool = False
-
-
 _OAUTH_BODY: Final = (FORM, JSON)
 _PAGE_COOKIES: Final = ("kl_csrf", "kl_session")
 _ADMIN: Final = _bearer("keyledger:admin")
@@ -120,24 +88,7 @@ _MEMBER: Final = _bearer("workspaces")
 _AUDITOR: Final = (*_bearer("audit:read"), _API_KEY)
 _OWNER: Final = _bearer("connections")
 _MANAGE_ERRORS: Final = (400, 401, 403, 404, 409, 413)
-_PAGE: Final = Answer("the page", media=(HTML,))
-_REDIRECT: Final = Answer("a redirect (303 See Other)", headers=("Location",))
 _NO_CONTENT: Final = Answer("done")
-
-
-_CONSOLE_COOKIES: Final = ("kl_console", "kl_console_csrf", "kl_console_flow")
-_EXPORT: Final = Answer("the file", str, media=("application/x-ndjson", "text/csv"))
-
-
-def _console(
-    summary: str, body: type | None = None, errors: tuple[int, ...] = (), **kw: Any
-) -> Operation:
-    """A console page: signed out, it redirects to `/console`; without the role, 403."""
-    answers = {200: _PAGE, 303: _REDIRECT, **kw.pop("answers", {})}
-    return Operation(
-        summary, body=body, media=(FORM,), cookies=_CONSOLE_COOKIES, answers=answers,
-        errors=(403, 429, *errors), page=True, **kw,
-    )  # fmt: skip
 
 
 def _manage(summary: str, body: type | None = None, *, optional: bool = False) -> Operation:
@@ -153,7 +104,7 @@ def _owner(summary: str, body: type | None = None, *, optional: bool = False) ->
 
 
 def _page(summary: str, body: type | None, errors: tuple[int, ...], **kw: Any) -> Operation:
-    answers = {200: _PAGE, 303: _REDIRECT}
+    answers = {200: PAGE, 303: REDIRECT}
     return Operation(
         summary, body=body, media=(FORM,), cookies=_PAGE_COOKIES, answers=answers,
         errors=errors, page=True, **kw,
@@ -233,6 +184,12 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ("post", "/oauth/authorize/login"): _page("The login form", LoginForm, (400, 403, 413, 429)),
     ("post", "/oauth/authorize/consent"): _page(
         "The consent form", ConsentForm, (400, 403, 413, 429)
+    ),
+    ("get", "/oauth/sso/callback"): _page(
+        "The company identity provider's redirect back (single sign-on): consent or a code",
+        None,
+        (400, 403, 429),
+        query=CallbackQuery,
     ),
     ("get", "/account"): _page("The account page", None, (429,), query=AccountQuery),
     ("post", "/account"): _page(
@@ -321,6 +278,13 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ("post", "/workspaces/{workspace_id}/applications/{client_id}/cut-off"): _member(
         "The Owner cuts an application off"
     ),
+    ("put", "/workspaces/{workspace_id}/sso"): _member(
+        "Configure the workspace's single sign-on (an Owner or Admin)", SsoRequest
+    ),
+    ("get", "/workspaces/{workspace_id}/sso"): _member("The workspace's single sign-on"),
+    ("delete", "/workspaces/{workspace_id}/sso"): _member(
+        "Disable the workspace's single sign-on", SsoDisabling, optional=True
+    ),
     ("post", "/connections"): _owner(
         "Start connecting an account at a provider", ConnectionRequest
     ),
@@ -352,39 +316,7 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ("delete", "/workspaces/{workspace_id}/providers/{provider_id}"): _owner(
         "Remove a workspace's provider", DisconnectRequest, optional=True
     ),
-    ("get", "/console"): _console("The console: what the signed-in user may do, or signing in"),
-    ("get", "/console/sign-in"): _console("Sign in to the console (the authorization code flow)"),
-    ("get", "/console/callback"): _console("The console's redirect URI", errors=(400,)),
-    ("post", "/console/sign-out"): _console("Sign out of the console", ConsoleForm, (413,)),
-    ("get", "/console/audit"): _console("Search the audit trail", errors=(400,), query=SearchQuery),
-    ("get", "/console/audit/timeline"): _console(
-        "A user's timeline, by client", errors=(400,), query=SearchQuery
-    ),
-    ("get", "/console/audit/at"): _console(
-        "Access as of an instant", errors=(400,), query=HeldAtQuery
-    ),
-    ("get", "/console/audit/export"): _console(
-        "Export the search's rows", errors=(400,), query=SearchQuery, answers={200: _EXPORT}
-    ),
-    ("get", "/console/audit/signed-export"): _console(
-        "Export a user's signed events with proofs",
-        errors=(400,),
-        query=SearchQuery,
-        answers={200: _EXPORT},
-    ),
-    ("get", "/console/integrity"): _console("The latest verification of the log"),
-    ("post", "/console/integrity/verify"): _console("Verify the log now", ConsoleForm, (413,)),
-    ("get", "/console/clients"): _console("Clients"),
-    ("get", "/console/clients/{client_id}"): _console("A client", errors=(404,)),
-    ("post", "/console/clients/{client_id}/{action}"): _console(
-        "Rotate a client's secret, suspend, reinstate or ban it, with a reason",
-        ClientActionForm,
-        (400, 404, 409, 413),
-    ),
-    ("get", "/console/keys"): _console("Signing keys"),
-    ("post", "/console/keys/rotate"): _console("Rotate the signing keys", ConsoleForm, (413,)),
-    ("get", "/console/workspaces"): _console("Workspaces and API keys nearing expiry"),
-    ("get", "/console/status"): _console("Lag, connected accounts' health, latest revocations"),
+    **CONSOLE_OPERATIONS,
     ("get", "/api-keys/current"): Operation(
         "The workspace API key presented", (_API_KEY,), errors=(400, 401)
     ),

@@ -30,7 +30,6 @@ from schemas.events.incident import ReportedAccess
 from services.account_activity import report
 from services.api.oauth.endpoint import request_metadata
 from services.api.pages.activity import activity_sections
-from services.api.pages.authorize import CSRF_COOKIE, SESSION_COOKIE, active_session
 from services.api.pages.messages import (
     Lang,
     calendar_date,
@@ -52,6 +51,7 @@ from services.api.pages.signed import (
     unseal,
     valid_form_token,
 )
+from services.api.pages.steps import CSRF_COOKIE, SESSION_COOKIE, active_session
 from services.api.pages.templates import (
     AppView,
     account_hidden,

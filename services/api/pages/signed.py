@@ -26,6 +26,7 @@ __all__ = [
     "REQUEST_TTL",
     "SESSION_TTL",
     "Disconnected",
+    "Expiring",
     "Pending",
     "Session",
     "browser_nonce",

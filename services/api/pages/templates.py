@@ -22,6 +22,7 @@ __all__ = [
     "consent_page",
     "error_page",
     "login_page",
+    "sso_redirect_page",
 ]
 
 _LAYOUT: Final = Template("""<!doctype html>
@@ -91,8 +92,9 @@ def _notice(notice: str | None) -> str:
 
 
 def _sign_in_form(
-    text: Messages, *, lead: str, action: str, hidden: str, username: str, error: str | None
-) -> str:
+    text: Messages, *, lead: str, action: str, hidden: str, username: str, error: str | None,
+    sso: bool = False,
+) -> str:  # fmt: skip
     """The sign-in form; `lead` and `hidden` are HTML already escaped."""
     # The first field to type into: the password is never sent back, the username is.
     autofocus = ("", " autofocus") if username else (" autofocus", "")
@@ -113,7 +115,15 @@ def _sign_in_form(
  pattern="[0-9]{{6,8}}" maxlength="8">
 <small>{escape(text.otp_hint)}</small>
 <div class="actions"><button class="primary" id="sign-in" type="submit">{submit}</button></div>
-</form>"""
+{_sso_button(text) if sso else ""}</form>"""
+
+
+def _sso_button(text: Messages) -> str:
+    """Only the username (a work email) is needed: the password is the provider's business."""
+    return f"""<div class="actions"><button id="sign-in-sso" type="submit" name="sso" value="1"
+ formnovalidate>{escape(text.sso_button)}</button></div>
+<small>{escape(text.sso_hint)}</small>
+"""
 
 
 def login_page(
@@ -130,9 +140,27 @@ def login_page(
     hidden = _hidden(lang, sealed_request, csrf)
     body = _sign_in_form(
         text, lead=lead, action="/oauth/authorize/login", hidden=hidden, username=username,
-        error=error,
+        error=error, sso=True,
     )  # fmt: skip
     return _layout(lang, text.sign_in_title, body)
+
+
+def sso_redirect_page(
+    text: Messages, lang: Lang, url: str, host: str, *, back: bool = False
+) -> str:
+    """On to the company's provider, or back to the application from it: a refresh, not a
+    redirect, after a form (no script is allowed, and Chromium applies the form page's
+    `form-action` to every redirect that follows, to any other origin)."""
+    title, lead = (
+        (text.sso_back_title, text.sso_back_lead) if back
+        else (text.sso_redirect_title, text.sso_redirect_lead)
+    )  # fmt: skip
+    lead = escape(lead).format(host=f"<strong>{escape(host)}</strong>")
+    body = f"""<h1>{escape(title)}</h1>
+<p>{lead}</p>
+<p><a id="continue-sso" href="{escape(url)}">{escape(text.sso_continue)}</a></p>"""
+    refresh = f'<meta http-equiv="refresh" content="0;url={escape(url)}">\n</head>'
+    return _layout(lang, title, body).replace("</head>", refresh, 1)
 
 
 def _scope(view: ScopeView, text: Messages) -> str:

@@ -7,7 +7,7 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from services.api.workspaces import keys, members
+from services.api.workspaces import keys, members, sso
 from services.api.workspaces.auth import member_caller
 
 __all__ = ["current_api_key", "workspace_router"]
@@ -30,6 +30,9 @@ def workspace_router() -> Router:
             keys.rotate_api_key,
             keys.revoke_api_key,
             keys.cut_off_application,
+            sso.configure_sso,
+            sso.show_sso,
+            sso.disable_sso,
         ],
         dependencies={"member": Provide(member_caller)},
         cache_control=CacheControlHeader(no_store=True),

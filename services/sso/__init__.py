@@ -1,0 +1,1 @@
+"""Single sign-on: a workspace's own OpenID Connect provider, and signing in through it."""
