@@ -33,7 +33,7 @@ from services.servers import Servers, prepare_database, prepare_stream, start_se
 from services.subcommand import Body
 from services.supervisor import Supervised
 from services.watch import WatchError, watch_revocations
-from services.worker import run_worker
+from services.worker import PARENT_ENV, run_worker
 
 __all__ = ["main"]
 
@@ -133,7 +133,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The relay and projector follow the log asynchronously: under load they yield the CPU
     # to requests and catch up after (their lag is a metric). Started again if it dies.
     worker = Supervised(
-        [sys.executable, "-m", "services.cli", "worker"], env, name="worker", nice=5
+        [sys.executable, "-m", "services.cli", "worker"],
+        {**env, PARENT_ENV: str(os.getpid())},
+        name="worker",
+        nice=5,
     )
     worker.start()
     try:

@@ -4,6 +4,7 @@ scheduler, beside the API."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Coroutine
 from typing import Any, Final
 
@@ -22,10 +23,13 @@ from services.connections.scheduler import Scheduler
 from services.projector import Projector
 from services.relay import Relay
 
-__all__ = ["run_worker"]
+__all__ = ["PARENT_ENV", "Orphaned", "run_worker"]
 
 _STREAM_RETRY_S: Final = 1.0
 _CLOSE_S: Final = 5.0
+_PARENT_CHECK_S: Final = 1.0
+# Set by `keyledger serve` for the worker it starts: the pid to outlive no longer than.
+PARENT_ENV: Final = "KEYLEDGER_WORKER_PARENT"
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +68,9 @@ async def run_worker(settings: Settings) -> None:
             group.create_task(_reported("projector", projector.run()))
             group.create_task(_reported("checkpointer", checkpointer.run()))
             group.create_task(_reported("scheduler", scheduler.run()))
+            parent = os.environ.get(PARENT_ENV, "")
+            if parent.isdigit():
+                group.create_task(_reported("parent", _exit_when_orphaned(int(parent))))
     finally:
         # Bounded, so that a failed worker exits and `serve` starts a fresh one.
         await connector.close()
@@ -76,6 +83,18 @@ async def run_worker(settings: Settings) -> None:
         except TimeoutError:
             scheduler_pool.terminate()
             pool.terminate()
+
+
+class Orphaned(Exception):
+    """The `keyledger serve` that started this worker is gone."""
+
+
+async def _exit_when_orphaned(parent: int) -> None:
+    """`serve` stops its worker as it exits, but killed outright it cannot: the worker, handed
+    to another parent, stops too, rather than go on leading the relay for nobody."""
+    while os.getppid() == parent:
+        await asyncio.sleep(_PARENT_CHECK_S)
+    raise Orphaned(f"the serve process {parent} that started this worker is gone")
 
 
 async def _reported(name: str, task: Coroutine[Any, Any, None]) -> None:

@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 
@@ -145,3 +146,38 @@ async def test_a_worker_killed_twice_under_load_resumes_without_skipping_or_doub
     for projection in ASYNC:
         assert live[projection.name], projection.name
         assert live[projection.name] == rebuilt[projection.name], projection.name
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its entry waits for the parent
+
+
+async def test_a_worker_whose_serve_is_killed_outright_stops_too(rig: Rig) -> None:
+    rig.report.fault = "SIGKILL the serve process alone (not its group): its worker must stop"
+    api = rig.serve()
+    try:
+        await api.ready()
+        worker = await _wait_for_worker(api)
+        os.kill(api.pid, signal.SIGKILL)  # no handler runs: serve cannot stop its worker
+        killed_at = time.monotonic()
+        while _alive(worker) and time.monotonic() - killed_at < 15:
+            await asyncio.sleep(0.1)
+        stopped_after = time.monotonic() - killed_at
+        rig.report.other.update(worker_stopped_after_s=round(stopped_after, 2))
+        assert not _alive(worker), f"worker {worker} still runs {stopped_after:.1f} s later"
+        assert any("worker_task_failed" in line and "parent" in line for line in api.log_lines())
+    finally:
+        api.stop()
+
+
+async def _wait_for_worker(api: OwnedProcess) -> int:
+    for _ in range(100):
+        worker = api.worker_pid()
+        if worker is not None:
+            return worker
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"serve started no worker:\n{api.log_tail()}")
