@@ -7,8 +7,10 @@ pages are written where `console_browser.screenshot_dir` says.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +22,7 @@ import msgspec
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from domain.policies.lifetimes import CLIENT_RECORD_TTL
 from schemas.envelope import Metadata
 from services.authority import Authority
 from services.export_verifier import verify_export
@@ -196,6 +199,7 @@ async def test_an_operator_suspends_a_client_and_its_token_fails_introspection(
         await page.fill("#reason-suspend", "secret found in a public repository")
         await page.click("#do-suspend")
         await page.wait_for_selector("#notice")
+        suspended_at = time.monotonic()
         assert await page.get_attribute("#status .badge", "data-status") == "suspended"
         assert not await _introspect(live_server, introspector, token)
 
@@ -224,6 +228,10 @@ async def test_an_operator_suspends_a_client_and_its_token_fails_introspection(
         await context.close()
     assert page.url.endswith(f"/console/clients/{service.client_id}/rotate-secret")
     assert not await _introspect(live_server, introspector, token)  # issued before: still dead
+    # A suspension also kills what is issued in the CLIENT_RECORD_TTL after it (DECISIONS 12:
+    # processes may hold the client's record that long): a fresh token comes after that.
+    window_ends = suspended_at + CLIENT_RECORD_TTL.total_seconds() + 0.2
+    await asyncio.sleep(max(0.0, window_ends - time.monotonic()))
     async with httpx.AsyncClient(base_url=live_server) as web:
         fresh = await web.post(
             "/oauth/token", data={"grant_type": "client_credentials"},
