@@ -8,12 +8,20 @@ from html import escape
 from typing import Any, Final
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath
 
 from services import administration
 from services.administration import StatusAction
 from services.api.console.html import Cell, form, notice, table
-from services.api.console.session import Operator, denied, html_page, operator, redirect, valid_csrf
+from services.api.console.session import (
+    Operator,
+    denied,
+    html_page,
+    operator,
+    redirect,
+    submitted_form,
+)
 from services.authority import Authority
 from services.clients import ClientRecord
 from services.refusals import Refused
@@ -132,10 +140,10 @@ async def client_details(
 
 
 async def _reason(request: Request[Any, Any, Any], user: Operator) -> str | Response[str]:
-    submitted = await request.form()
-    csrf, reason = submitted.get("csrf"), submitted.get("reason")
-    if not valid_csrf(request, user, csrf if isinstance(csrf, str) else None):
-        return denied(user.viewer, "This form was not sent from this browser's console page.")
+    submitted = await submitted_form(request, user)
+    if not isinstance(submitted, FormMultiDict):
+        return submitted
+    reason = submitted.get("reason")
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > _MAX_REASON or not reason.isprintable():
         return denied(user.viewer, f"Give a reason (1 to {_MAX_REASON} printable characters).", 400)

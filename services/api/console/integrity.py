@@ -13,11 +13,18 @@ from typing import Any
 
 import structlog
 from litestar import Request, Response, get, post
+from litestar.datastructures import FormMultiDict
 
 from schemas.envelope import Metadata
 from schemas.events import AuditLogVerified
 from services.api.console.html import form, notice
-from services.api.console.session import Operator, denied, html_page, operator, redirect, valid_csrf
+from services.api.console.session import (
+    Operator,
+    html_page,
+    operator,
+    redirect,
+    submitted_form,
+)
 from services.authority import Authority
 from services.commands import utcnow
 from services.integrity import latest_verification, verify_and_record
@@ -124,10 +131,9 @@ async def run_verification(request: Request[Any, Any, Any]) -> Response[str]:
     user = await operator(request, "compliance")
     if not isinstance(user, Operator):
         return user
-    submitted = await request.form()
-    csrf = submitted.get("csrf")
-    if not valid_csrf(request, user, csrf if isinstance(csrf, str) else None):
-        return denied(user.viewer, "This form was not sent from this browser's console page.")
+    submitted = await submitted_form(request, user)
+    if not isinstance(submitted, FormMultiDict):
+        return submitted
     if not _running(request):
         authority: Authority = request.app.state.authority
         task = asyncio.create_task(_run(authority, user.metadata(request)))

@@ -8,10 +8,17 @@ from datetime import timedelta
 from typing import Any, Final
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import FormMultiDict
 
 from services import administration
 from services.api.console.html import Cell, form, notice, table
-from services.api.console.session import Operator, denied, html_page, operator, redirect, valid_csrf
+from services.api.console.session import (
+    Operator,
+    html_page,
+    operator,
+    redirect,
+    submitted_form,
+)
 from services.authority import Authority
 from services.commands import utcnow
 from services.console_views import (
@@ -78,10 +85,9 @@ async def rotate_keys(request: Request[Any, Any, Any]) -> Response[str]:
     user = await operator(request, "operator")
     if not isinstance(user, Operator):
         return user
-    submitted = await request.form()
-    csrf = submitted.get("csrf")
-    if not valid_csrf(request, user, csrf if isinstance(csrf, str) else None):
-        return denied(user.viewer, "This form was not sent from this browser's console page.")
+    submitted = await submitted_form(request, user)
+    if not isinstance(submitted, FormMultiDict):
+        return submitted
     authority: Authority = request.app.state.authority
     await administration.rotate_signing_keys(authority, user.metadata(request, admin=True))
     return redirect("/console/keys?done=1")

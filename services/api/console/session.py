@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import msgspec
 from litestar import Request, Response
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, FormMultiDict
 from litestar.enums import MediaType
 
 from schemas.envelope import Metadata
@@ -47,6 +47,7 @@ __all__ = [
     "html_page",
     "operator",
     "redirect",
+    "submitted_form",
     "the_console_client",
     "valid_csrf",
 ]
@@ -170,6 +171,17 @@ def valid_csrf(request: Request[Any, Any, Any], user: Operator, presented: str |
         presented=presented,
         user_id=user.user_id,
     )
+
+
+async def submitted_form(
+    request: Request[Any, Any, Any], user: Operator
+) -> FormMultiDict | Response[str]:
+    """The POSTed form if its CSRF token is this browser's, else the page that refuses it."""
+    submitted = await request.form()
+    csrf = submitted.get("csrf")
+    if not valid_csrf(request, user, csrf if isinstance(csrf, str) else None):
+        return denied(user.viewer, "This form was not sent from this browser's console page.")
+    return submitted
 
 
 async def the_console_client(request: Request[Any, Any, Any]) -> ClientRecord:

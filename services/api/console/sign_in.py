@@ -17,6 +17,7 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import FormMultiDict
 
 from domain.policies.pkce import challenge_s256
 from infra.crypto.digests import token_digest
@@ -28,12 +29,11 @@ from services.api.console.session import (
     ConsoleSession,
     Operator,
     console_cookie,
-    denied,
     html_page,
     operator,
     redirect,
+    submitted_form,
     the_console_client,
-    valid_csrf,
 )
 from services.api.oauth.endpoint import request_metadata
 from services.api.pages.signed import Expiring, seal, unseal
@@ -204,9 +204,8 @@ async def sign_out(request: Request[Any, Any, Any]) -> Response[str]:
     expired = console_cookie(authority, SESSION_COOKIE, "", 0)
     if not isinstance(user, Operator):
         return redirect(f"{CONSOLE_PATH}?signed_out=1", [expired])
-    form = await request.form()
-    csrf = form.get("csrf")
-    if not valid_csrf(request, user, csrf if isinstance(csrf, str) else None):
-        return denied(user.viewer, "This form was not sent from this browser's console page.")
+    form = await submitted_form(request, user)
+    if not isinstance(form, FormMultiDict):
+        return form
     await revocation.revoke_by_id(authority, user.client, user.family_id, user.metadata(request))
     return redirect(f"{CONSOLE_PATH}?signed_out=1", [expired])
