@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # the previous one when at least one event came since.
     checkpoint_events: int = 10_000
     checkpoint_interval_s: float = 60.0
+    # Positions per range partition of the short-lived streams' events (DECISIONS 29): the
+    # unit `keyledger log archive` exports and drops. Changing it shapes partitions made later.
+    event_partition_size: int = 10_000_000
     # The `iss` of every token and the base of every endpoint URL (RFC 8414); defaults to
     # http://<host>:<port>. Behind a proxy, set it to the public https URL.
     issuer: str | None = None
@@ -102,6 +105,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError(f"{ENV_PREFIX}CHECKPOINT_EVENTS must be at least 1")
         if not self.checkpoint_interval_s > 0:
             raise ValueError(f"{ENV_PREFIX}CHECKPOINT_INTERVAL_S must be positive")
+        if self.event_partition_size < 1_000:
+            raise ValueError(f"{ENV_PREFIX}EVENT_PARTITION_SIZE must be at least 1000")
         if self.audit_retention_days is not None and self.audit_retention_days < 1:
             raise ValueError(f"{ENV_PREFIX}AUDIT_RETENTION_DAYS must be at least 1")
         self._check_connections()

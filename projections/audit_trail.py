@@ -42,6 +42,7 @@ from schemas.events import (
     InvitationAccepted,
     LoginRefused,
     LoginSucceeded,
+    LogRangeArchived,
     MemberInvited,
     MemberRemoved,
     MemberRoleChanged,
@@ -177,6 +178,8 @@ def resource_of(event: Event) -> str | None:
             return "audit:prune"
         case AuditLogVerified():
             return "audit:verify"
+        case LogRangeArchived(partition=partition):
+            return f"log:{partition}"
         case ProviderRegistered(provider_id=provider_id) | ProviderRemoved(provider_id=provider_id):
             return f"provider:{provider_id}"
         case (

@@ -19,6 +19,7 @@ import msgspec
 
 from domain.audit_checkpoint import CheckpointBreak
 from schemas.audit_checkpoint import AuditCheckpoint
+from services.archive_source import ArchiveFormatError, archive_files
 from services.audit import AuditReport, audit_log
 from services.audit_export import ExportWriter, export_user
 from services.authority import Authority
@@ -57,7 +58,10 @@ def _instant(text: str) -> datetime:
 def _verify(run: PoolRunner) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         async def body(pool: asyncpg.Pool) -> int:
-            report = await audit_log(pool)
+            try:
+                report = await audit_log(pool, archive_files(args.archive))
+            except ArchiveFormatError as error:
+                return _complain(str(error))
             if args.json:
                 _say(msgspec.json.encode(report).decode())
             else:
@@ -70,6 +74,12 @@ def _verify(run: PoolRunner) -> Callable[[argparse.Namespace], int]:
 
 
 def _print_report(report: AuditReport) -> None:
+    for problem in report.archive_problems:
+        _say(f"archive altered: {problem}")
+    for place in report.located:
+        _say(f"in archive: {place}")
+    for missing in report.archives_missing:
+        _say(f"not checked: archived to {missing}; give it with --archive")
     for found in report.breaks:
         _say(
             f"{found.kind}: {found.stream_id} version {found.stream_version}"
@@ -242,6 +252,10 @@ def add_audit_commands(
 
     verify = add("verify", _verify(with_pool), "recompute every hash chain, check checkpoints")
     verify.add_argument("--json", action="store_true")
+    verify.add_argument(
+        "--archive", action="append", default=[], metavar="PATH",
+        help="an archive file or directory of them (`keyledger log archive`); repeats",
+    )  # fmt: skip
     verify.add_argument("--data-dir", help=data_dir_help)
     checkpoint = add("checkpoint", _checkpoint(with_authority), "seal pending events now")
     checkpoint.add_argument("--json", action="store_true")

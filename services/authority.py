@@ -73,7 +73,12 @@ async def open_authority(
     master = master_key(settings)
     sealer = Sealer({"k1": derive_key(master, "seal:k1")}, current="k1")
     store = EventStore(
-        pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=on_commit, urgent=REVOKING
+        pool,
+        inline=inline_statements,
+        bulk=INLINE_BULK,
+        on_commit=on_commit,
+        urgent=REVOKING,
+        partition_size=settings.event_partition_size,
     )
     await ensure_keys(pool, store, sealer)
     group = GroupCommit(store)

@@ -27,6 +27,7 @@ from services.admin_cli import add_admin_commands
 from services.audit_cli import add_audit_commands
 from services.authority import open_authority
 from services.console_cli import add_console_commands
+from services.log_cli import add_log_commands
 from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
 from services.servers import Servers, prepare_database, prepare_stream, start_servers
@@ -68,7 +69,7 @@ def _with_pool(
     assert url is not None
 
     async def go() -> int:
-        await prepare_database(url)
+        await prepare_database(url, servers.settings.event_partition_size)
         async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
             return await body(pool)
 
@@ -112,7 +113,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     resolved = servers.settings
     assert resolved.database_url is not None
     assert resolved.nats_url is not None
-    _run(prepare_database(resolved.database_url))
+    _run(prepare_database(resolved.database_url, resolved.event_partition_size))
     if not _run(prepare_stream(resolved, timeout=_NATS_AT_START_S)):
         # Serving does not need NATS: the worker creates the stream once NATS answers.
         print("keyledger: NATS does not answer yet; serving without it", file=sys.stderr)
@@ -312,6 +313,7 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="prove the log is intact")
     audit_commands = audit.add_subparsers(dest="action", required=True)
     add_audit_commands(audit_commands, _with_pool, _with_authority)
+    add_log_commands(commands, _with_pool, _with_authority)
     add_admin_commands(commands, _with_authority)
     add_console_commands(commands, _with_authority)
     return parser

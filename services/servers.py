@@ -12,6 +12,7 @@ import msgspec
 from infra.config import Settings
 from infra.embedded import EmbeddedNats, EmbeddedPostgres
 from infra.nats_bus import BusUnavailable, EventBus
+from infra.postgres import partitions
 from infra.postgres.migrate import MIGRATIONS_LOCK, migrate
 from projections import ALL
 
@@ -53,11 +54,15 @@ def start_servers(settings: Settings, *, with_nats: bool = True) -> Servers:
     return servers
 
 
-async def prepare_database(database_url: str) -> list[str]:
-    """Apply migrations and create projection tables; idempotent, safe from many replicas."""
+async def prepare_database(
+    database_url: str, partition_size: int = partitions.DEFAULT_SIZE
+) -> list[str]:
+    """Apply migrations, make the log's next partitions and the projection tables;
+    idempotent, safe from many replicas."""
     conn = await asyncpg.connect(database_url)
     try:
         applied = await migrate(conn)
+        await partitions.add_partitions(conn, partition_size)
         # Concurrent CREATE ... IF NOT EXISTS can still collide: same lock as migrations.
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATIONS_LOCK)

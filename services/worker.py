@@ -15,6 +15,7 @@ from infra.config import Settings
 from infra.nats_bus import BusUnavailable, EventBus
 from infra.postgres.event_store import EventStore
 from infra.postgres.notify import Notifier, Wakeup
+from infra.postgres.partitions import add_partitions
 from projections import ASYNC, INLINE_BULK, inline_statements
 from services.authority import open_sealer
 from services.checkpointer import Checkpointer, key_ring_signer
@@ -28,6 +29,7 @@ __all__ = ["PARENT_ENV", "Orphaned", "run_worker"]
 _STREAM_RETRY_S: Final = 1.0
 _CLOSE_S: Final = 5.0
 _PARENT_CHECK_S: Final = 1.0
+_PARTITIONS_CHECK_S: Final = 30.0
 # Set by `keyledger serve` for the worker it starts: the pid to outlive no longer than.
 PARENT_ENV: Final = "KEYLEDGER_WORKER_PARENT"
 
@@ -56,7 +58,11 @@ async def run_worker(settings: Settings) -> None:
     # The scheduler appends (refreshes, health checks) with the inline projections, as the API.
     notifier = Notifier(scheduler_pool)
     store = EventStore(
-        scheduler_pool, inline=inline_statements, bulk=INLINE_BULK, on_commit=notifier.poke
+        scheduler_pool,
+        inline=inline_statements,
+        bulk=INLINE_BULK,
+        on_commit=notifier.poke,
+        partition_size=settings.event_partition_size,
     )
     connector = open_connector(settings, scheduler_pool, store)
     scheduler = Scheduler(connector)
@@ -68,6 +74,7 @@ async def run_worker(settings: Settings) -> None:
             group.create_task(_reported("projector", projector.run()))
             group.create_task(_reported("checkpointer", checkpointer.run()))
             group.create_task(_reported("scheduler", scheduler.run()))
+            group.create_task(_reported("partitions", _partitions_ahead(settings, pool)))
             parent = os.environ.get(PARENT_ENV, "")
             if parent.isdigit():
                 group.create_task(_reported("parent", _exit_when_orphaned(int(parent))))
@@ -128,3 +135,17 @@ async def _relay(settings: Settings, pool: asyncpg.Pool, wakeup: Wakeup) -> None
         await relay.run()
     finally:
         await bus.close()
+
+
+async def _partitions_ahead(settings: Settings, pool: asyncpg.Pool) -> None:
+    """Keep range partitions made ahead of the log, so appends never wait for one."""
+    while True:
+        try:
+            async with pool.acquire() as conn:
+                made = await add_partitions(conn, settings.event_partition_size)
+            if made:
+                log.info("event_partitions_added", count=made)
+        except (OSError, asyncpg.PostgresError) as error:
+            # An outage or a lock held elsewhere: the next round tries again.
+            log.warning("event_partitions_deferred", error=type(error).__name__)
+        await asyncio.sleep(_PARTITIONS_CHECK_S)

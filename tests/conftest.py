@@ -23,6 +23,7 @@ from infra.config import Settings
 from infra.embedded import EmbeddedNats, EmbeddedPostgres
 from infra.nats_bus import EventBus
 from infra.postgres.event_store import EventStore
+from infra.postgres.partitions import DEFAULT_SIZE
 from services.servers import prepare_database
 
 # The suite's own root secret (production keys come from KEYLEDGER_MASTER_KEY or master.key).
@@ -57,7 +58,7 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
-async def create_database(admin_url: str) -> str:
+async def create_database(admin_url: str, partition_size: int = DEFAULT_SIZE) -> str:
     name = f"kltest_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(admin_url)
     try:
@@ -65,7 +66,7 @@ async def create_database(admin_url: str) -> str:
     finally:
         await conn.close()
     url = with_database(admin_url, name)
-    await prepare_database(url)
+    await prepare_database(url, partition_size)
     return url
 
 

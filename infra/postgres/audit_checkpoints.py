@@ -70,7 +70,7 @@ VALUES ($1, $2::xid8, $3, $4::xid8, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
 
 _SEGMENT: Final = """
-SELECT tx_id, global_position, hash, stream_id, stream_version, event_id FROM events
+SELECT tx_id, global_position, hash, stream_id, stream_version, event_id FROM {source}
 WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
   AND (tx_id, global_position) <= ($3::xid8, $4::bigint)
 ORDER BY tx_id, global_position
@@ -114,16 +114,17 @@ async def all_checkpoints(conn: Connection) -> AsyncIterator[CheckpointRow]:
 
 
 async def segment(
-    conn: Connection, after: tuple[int, int], upto: tuple[int, int]
+    conn: Connection, after: tuple[int, int], upto: tuple[int, int], source: str = "events"
 ) -> list[LoggedLeaf]:
-    """The events now in (after, upto], in log order."""
-    rows = await conn.fetch(_SEGMENT, *after, *upto)
+    """The events now in (after, upto], in log order; `source` may name a view that adds
+    archived events to the live ones."""
+    rows = await conn.fetch(_SEGMENT.format(source=source), *after, *upto)
     return [LoggedLeaf(*row.values()) for row in rows]
 
 
-async def count_after(conn: Connection, after: tuple[int, int]) -> int:
+async def count_after(conn: Connection, after: tuple[int, int], source: str = "events") -> int:
     count: int = await conn.fetchval(
-        "SELECT count(*) FROM events WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)",
+        f"SELECT count(*) FROM {source} WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)",
         *after,
     )
     return count

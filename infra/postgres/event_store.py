@@ -15,6 +15,7 @@ import msgspec
 from infra.postgres import Connection
 from infra.postgres.bulk import BulkForms, json_rows, run_statements
 from infra.postgres.notify import CHANNEL
+from infra.postgres.partitions import DEFAULT_SIZE, add_partitions, is_missing_partition
 from schemas.canonical import GENESIS_HASH, event_hash
 from schemas.envelope import Metadata, NewEvent, RecordedEvent
 from schemas.events import decode_event, encode_event, event_type_of
@@ -35,7 +36,6 @@ __all__ = [
 
 # SQLSTATE raised by the chain trigger when a row does not extend its stream's head.
 _HEAD_MISMATCH: Final = "KL409"
-_STREAM_VERSION_KEY: Final = "events_stream_version_key"
 
 
 class ConcurrencyError(Exception):
@@ -127,7 +127,14 @@ RETURNING event_id, global_position, tx_id
 _COLUMNS = """global_position, tx_id, stream_id, stream_version, event_id, event_type,
               schema_version, occurred_at, data, metadata::text, hash"""
 
-_READ_STREAM = f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version"
+# Only the partitions that can hold the stream are read: its type's, from its first position.
+_READ_STREAM = f"""
+SELECT {_COLUMNS} FROM events
+WHERE stream_id = $1
+  AND split_part(stream_id, '-', 1) = split_part($1, '-', 1)
+  AND global_position >= (SELECT first_position FROM stream_heads WHERE stream_id = $1)
+ORDER BY stream_version
+"""
 
 # Only transactions older than every running one are read: a transaction that holds a
 # lower position and commits late is waited for, never skipped (DESIGN.md, the event store).
@@ -234,8 +241,10 @@ class EventStore:
         bulk: BulkForms | None = None,
         on_commit: Callable[[bool], None] | None = None,
         urgent: frozenset[str] = frozenset(),
+        partition_size: int = DEFAULT_SIZE,
     ) -> None:
         self._pool = pool
+        self._partition_size = partition_size
         self._inline = inline
         self._bulk = bulk or {}
         # Called after each successful append: wakes the log followers, at once (True) when
@@ -262,30 +271,38 @@ class EventStore:
         heads = [rows.add(append) for append in appends]
         if not rows.pending:
             return heads
-        try:
-            statements = list(self._inline(rows.recorded())) if self._inline else []
-            if conn is not None:
-                await self._insert(conn, rows, statements)
-            else:
-                single = _single_statement(statements, self._bulk)
+        for attempt in range(2):
+            try:
+                await self._append_rows(rows, conn)
+                break
+            except asyncpg.PostgresError as error:
+                if error.sqlstate == _HEAD_MISMATCH:
+                    raise ConcurrencyError(a.stream_id for a in appends) from error
+                if attempt or not is_missing_partition(error):
+                    raise
                 async with self._pool.acquire() as own:
-                    if single is not None:
-                        # One statement is atomic by itself: no BEGIN/COMMIT round trips,
-                        # and it wakes the followers as it commits.
-                        await own.fetch(single[0], json_rows(rows.rows), *single[1])
-                        return heads
-                    async with own.transaction():
-                        await self._insert(own, rows, statements)
-        except asyncpg.PostgresError as error:
-            taken = isinstance(error, asyncpg.UniqueViolationError) and (
-                error.constraint_name == _STREAM_VERSION_KEY
-            )
-            if taken or error.sqlstate == _HEAD_MISMATCH:
-                raise ConcurrencyError(a.stream_id for a in appends) from error
-            raise
+                    await add_partitions(own, self._partition_size)
+                if conn is not None:
+                    # The caller's transaction is aborted: it re-reads and decides again.
+                    raise ConcurrencyError(a.stream_id for a in appends) from error
         if conn is None:
             self.committed(urgent=not self._urgent.isdisjoint(rows.event_types))
         return heads
+
+    async def _append_rows(self, rows: _Rows, conn: Connection | None) -> None:
+        statements = list(self._inline(rows.recorded())) if self._inline else []
+        if conn is not None:
+            await self._insert(conn, rows, statements)
+            return
+        single = _single_statement(statements, self._bulk)
+        async with self._pool.acquire() as own:
+            if single is not None:
+                # One statement is atomic by itself: no BEGIN/COMMIT round trips, and it
+                # wakes the followers as it commits.
+                await own.fetch(single[0], json_rows(rows.rows), *single[1])
+                return
+            async with own.transaction():
+                await self._insert(own, rows, statements)
 
     def committed(self, *, urgent: bool = False) -> None:
         """Wake the log followers; callers that passed their own `conn` call it after commit."""

@@ -40,6 +40,7 @@ from schemas.events.connection import (
 from schemas.events.consent import ConsentEvent, ConsentGranted, ConsentWithdrawn
 from schemas.events.console_role import ConsoleRoleEvent, ConsoleRoleGranted, ConsoleRoleRevoked
 from schemas.events.incident import AccessReported, IncidentEvent
+from schemas.events.log import LogEvent, LogRangeArchived
 from schemas.events.login import LoginEvent, LoginRefused, LoginSucceeded
 from schemas.events.provider import ProviderEvent, ProviderRegistered, ProviderRemoved
 from schemas.events.rate_limit import RateLimitEvent, RateLimitExceeded
@@ -123,6 +124,7 @@ __all__ = [
     "EventBase",
     "InvitationAccepted",
     "Jti",
+    "LogRangeArchived",
     "LoginRefused",
     "LoginSucceeded",
     "MemberInvited",
@@ -183,6 +185,7 @@ Event = (
     | ConsoleRoleEvent
     | IncidentEvent
     | SsoEvent
+    | LogEvent
 )
 
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = get_args(Event)
