@@ -59,6 +59,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Days audit_trail rows are kept before `keyledger audit prune` may drop them; unset:
     # kept forever. The log itself is never pruned, so a rebuild brings the rows back.
     audit_retention_days: int | None = None
+    # Days after a token family's last expiry before `keyledger tokens compact` drops its
+    # token state rows (they answer as missing rows do by then; the log keeps the events).
+    token_state_retention_days: int = 30
     # Connected accounts: how often the scheduler looks for upstream tokens to refresh or
     # check, how long a provider may take to answer, how long an authorization may take.
     connections_tick_ms: int = 5_000
@@ -105,16 +108,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError(f"{ENV_PREFIX}CHECKPOINT_EVENTS must be at least 1")
         if not self.checkpoint_interval_s > 0:
             raise ValueError(f"{ENV_PREFIX}CHECKPOINT_INTERVAL_S must be positive")
-        if self.event_partition_size < 1_000:
-            raise ValueError(f"{ENV_PREFIX}EVENT_PARTITION_SIZE must be at least 1000")
-        if self.audit_retention_days is not None and self.audit_retention_days < 1:
-            raise ValueError(f"{ENV_PREFIX}AUDIT_RETENTION_DAYS must be at least 1")
+        self._check_retention()
         self._check_connections()
         self._check_rate_limits()
         if not re.fullmatch(r"[A-Za-z0-9_-]+", self.nats_stream):
             raise ValueError(f"{ENV_PREFIX}NATS_STREAM may hold letters, digits, '_' and '-' only")
         if not re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", self.subject_prefix):
             raise ValueError(f"{ENV_PREFIX}SUBJECT_PREFIX must be dot-separated NATS tokens")
+
+    def _check_retention(self) -> None:
+        if self.event_partition_size < 1_000:
+            raise ValueError(f"{ENV_PREFIX}EVENT_PARTITION_SIZE must be at least 1000")
+        if self.audit_retention_days is not None and self.audit_retention_days < 1:
+            raise ValueError(f"{ENV_PREFIX}AUDIT_RETENTION_DAYS must be at least 1")
+        if self.token_state_retention_days < 0:
+            raise ValueError(f"{ENV_PREFIX}TOKEN_STATE_RETENTION_DAYS must be at least 0")
 
     def _check_connections(self) -> None:
         if self.connections_tick_ms < 10:

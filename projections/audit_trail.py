@@ -61,6 +61,7 @@ from schemas.events import (
     SsoUserProvisioned,
     TokenFamilyRevoked,
     TokenRequestRefused,
+    TokenStateCompacted,
     UpstreamRefreshFailed,
     UpstreamRefreshStarted,
     UpstreamTokenRefreshed,
@@ -176,6 +177,8 @@ def resource_of(event: Event) -> str | None:
             return f"audit:{query}"
         case AuditTrailPruned():
             return "audit:prune"
+        case TokenStateCompacted():
+            return "token_state:compact"
         case AuditLogVerified():
             return "audit:verify"
         case LogRangeArchived(partition=partition):

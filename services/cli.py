@@ -30,6 +30,7 @@ from services.console_cli import add_console_commands
 from services.log_cli import add_log_commands
 from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
+from services.retention import add_compact_command
 from services.servers import Servers, prepare_database, prepare_stream, start_servers
 from services.subcommand import Body
 from services.supervisor import Supervised
@@ -314,6 +315,7 @@ def _parser() -> argparse.ArgumentParser:
     audit_commands = audit.add_subparsers(dest="action", required=True)
     add_audit_commands(audit_commands, _with_pool, _with_authority)
     add_log_commands(commands, _with_pool, _with_authority)
+    add_compact_command(commands, _with_authority)
     add_admin_commands(commands, _with_authority)
     add_console_commands(commands, _with_authority)
     return parser

@@ -1,4 +1,6 @@
-"""Audit retention: `keyledger audit prune` drops audit_trail rows older than the setting.
+"""Retention of projection rows (README, "Retention"): `keyledger audit prune` drops
+audit_trail rows older than the setting; `keyledger tokens compact` drops the token state of
+families over for longer than theirs.
 
 The audit trail is a projection: the log keeps every event, so pruning forgets nothing the
 log cannot rebuild (a rebuild brings pruned rows back, and the next prune drops them again).
@@ -20,12 +22,19 @@ import msgspec
 
 from infra.postgres.event_store import NEW_STREAM, EventStore, StreamAppend
 from projections.audit_trail_queries import prune
+from projections.token_state_retention import compact
 from schemas.envelope import Metadata
-from schemas.events import AuditTrailPruned
+from schemas.events import AuditTrailPruned, TokenStateCompacted
 from services.authority import Authority
 from services.commands import new_events, random_id, utcnow
 
-__all__ = ["PruneReport", "add_prune_command", "prune_audit_trail"]
+__all__ = [
+    "PruneReport",
+    "add_compact_command",
+    "add_prune_command",
+    "compact_token_state",
+    "prune_audit_trail",
+]
 
 _METADATA: Final = Metadata(actor="admin", actor_id="cli")
 
@@ -50,6 +59,21 @@ async def prune_audit_trail(
             [StreamAppend(stream, NEW_STREAM, new_events([event], _METADATA, now))], conn=conn
         )
     store.committed()
+    return PruneReport(before=cutoff, rows=rows, retention_days=retention_days)
+
+
+async def compact_token_state(
+    pool: asyncpg.Pool, store: EventStore, retention_days: int, now: datetime | None = None
+) -> PruneReport:
+    """Drop the token state of families whose every token expired `retention_days` before
+    `now`, in short batches; then record it."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=retention_days)
+    async with pool.acquire() as conn:
+        rows = await compact(conn, cutoff)
+    event = TokenStateCompacted(before=cutoff, rows=rows, retention_days=retention_days)
+    appended = new_events([event], _METADATA, now)
+    await store.append_all([StreamAppend(f"audit-{random_id()}", NEW_STREAM, appended)])
     return PruneReport(before=cutoff, rows=rows, retention_days=retention_days)
 
 
@@ -83,6 +107,35 @@ def add_prune_command(audit_commands: Any, run: Callable[[argparse.Namespace, Bo
 
     command = audit_commands.add_parser(
         "prune", help="drop audit_trail rows older than KEYLEDGER_AUDIT_RETENTION_DAYS"
+    )
+    command.set_defaults(handler=handler)
+    command.add_argument("--json", action="store_true")
+    command.add_argument("--data-dir")
+
+
+def add_compact_command(commands: Any, run: Callable[[argparse.Namespace, Body], int]) -> None:
+    """Add `keyledger tokens compact`."""
+
+    def handler(args: argparse.Namespace) -> int:
+        async def body(authority: Authority) -> int:
+            days = authority.settings.token_state_retention_days
+            report = await compact_token_state(authority.pool, authority.store, days)
+            if args.json:
+                print(msgspec.json.encode(report).decode())  # noqa: T201
+            else:
+                print(  # noqa: T201
+                    f"dropped {report.rows} token state rows of families over before"
+                    f" {report.before.isoformat()} ({days} days); the log keeps every event"
+                )
+            return 0
+
+        return run(args, body)
+
+    tokens = commands.add_parser("tokens", help="token state upkeep")
+    actions = tokens.add_subparsers(dest="action", required=True)
+    command = actions.add_parser(
+        "compact",
+        help="drop token state of families expired over KEYLEDGER_TOKEN_STATE_RETENTION_DAYS ago",
     )
     command.set_defaults(handler=handler)
     command.add_argument("--json", action="store_true")

@@ -6,7 +6,13 @@ from typing import Final, get_args
 
 import msgspec
 
-from schemas.events.audit import AuditEvent, AuditLogVerified, AuditTrailPruned, AuditTrailRead
+from schemas.events.audit import (
+    AuditEvent,
+    AuditLogVerified,
+    AuditTrailPruned,
+    AuditTrailRead,
+    TokenStateCompacted,
+)
 from schemas.events.authorization import (
     AuthorizationCodeIssued,
     AuthorizationCodeRedeemed,
@@ -147,6 +153,7 @@ __all__ = [
     "SsoUserProvisioned",
     "TokenFamilyRevoked",
     "TokenRequestRefused",
+    "TokenStateCompacted",
     "UnknownEventVersion",
     "UpstreamRefreshFailed",
     "UpstreamRefreshStarted",

@@ -14,7 +14,14 @@ import msgspec
 
 from schemas.events.base import EventBase
 
-__all__ = ["AuditEvent", "AuditLogVerified", "AuditQuery", "AuditTrailPruned", "AuditTrailRead"]
+__all__ = [
+    "AuditEvent",
+    "AuditLogVerified",
+    "AuditQuery",
+    "AuditTrailPruned",
+    "AuditTrailRead",
+    "TokenStateCompacted",
+]
 
 # Which audit API endpoint answered: a page of rows, a user's timeline, an export, or the
 # tokens and consents held at an instant.
@@ -39,6 +46,15 @@ class AuditTrailPruned(EventBase, frozen=True, kw_only=True):
     retention_days: int
 
 
+class TokenStateCompacted(EventBase, frozen=True, kw_only=True):
+    """Token state rows of families whose every token expired before `before` were dropped
+    from the projection (they answered as missing rows do); the log keeps the events."""
+
+    before: datetime
+    rows: int
+    retention_days: int
+
+
 class AuditLogVerified(EventBase, frozen=True, kw_only=True):
     """A run of the log's verification (hash chains and signed checkpoints) and its verdict,
     so the latest result can be shown and who ran it is on the record."""
@@ -55,4 +71,4 @@ class AuditLogVerified(EventBase, frozen=True, kw_only=True):
     described: tuple[str, ...] = ()
 
 
-AuditEvent = AuditTrailRead | AuditTrailPruned | AuditLogVerified
+AuditEvent = AuditTrailRead | AuditTrailPruned | AuditLogVerified | TokenStateCompacted
