@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from infra.postgres import Connection
+from projections.audit_trail_queries import Connection
 
 __all__ = ["BATCH", "compact"]
 
