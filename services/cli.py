@@ -24,11 +24,13 @@ from infra.postgres.notify import Notifier
 from projections import ASYNC, BY_NAME
 from schemas.jsonschema import events_schema, revocations_schema
 from services.admin_cli import add_admin_commands
+from services.archive_replay import rebuild_with_archives
+from services.archive_source import ArchiveFormatError, archive_files
 from services.audit_cli import add_audit_commands
 from services.authority import open_authority
 from services.console_cli import add_console_commands
 from services.log_cli import add_log_commands
-from services.projector import projection_status, rebuild
+from services.projector import projection_status
 from services.relay import RELAY_CHECKPOINT, republish_from
 from services.retention import add_compact_command
 from services.servers import Servers, prepare_database, prepare_stream, start_servers
@@ -209,9 +211,16 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
         print(f"unknown async projection {args.name!r}; known: {', '.join(sorted(BY_NAME))}")
         return 2
 
+    try:
+        archives = archive_files(args.archive)
+    except ArchiveFormatError as error:
+        print(f"keyledger: {error}", file=sys.stderr)
+        return 2
+
     async def body(pool: asyncpg.Pool) -> int:
-        count = await rebuild(pool, projection)
-        print(f"{projection.name} rebuilt from position 0: {count} events replayed")
+        count = await rebuild_with_archives(pool, projection, archives)
+        where = f" and {len(archives)} archive files" if archives else ""
+        print(f"{projection.name} rebuilt from position 0{where}: {count} events replayed")
         return 0
 
     return _with_pool(args, body)
@@ -287,6 +296,10 @@ def _parser() -> argparse.ArgumentParser:
     rebuild_cmd = projection_commands.add_parser("rebuild", help="drop and replay from 0")
     rebuild_cmd.set_defaults(handler=cmd_projections_rebuild)
     rebuild_cmd.add_argument("name")
+    rebuild_cmd.add_argument(
+        "--archive", action="append", default=[], metavar="PATH",
+        help="archive files (or a directory of them) of partitions the log no longer holds",
+    )  # fmt: skip
     rebuild_cmd.add_argument("--data-dir")
 
     relay = commands.add_parser("relay", help="the outbox relay to NATS")

@@ -23,7 +23,14 @@ from infra.postgres.notify import HeldBack, Wakeup, wait
 from infra.postgres.outage import OUTAGE_ERRORS
 from projections import Projection
 
-__all__ = ["ProjectionStatus", "Projector", "catch_up", "projection_status", "rebuild"]
+__all__ = [
+    "ProjectionStatus",
+    "Projector",
+    "catch_up",
+    "projection_lock",
+    "projection_status",
+    "rebuild",
+]
 
 log = structlog.get_logger(__name__)
 # Async projections tolerate lag: while busy, a batch per 50 ms is plenty.
@@ -31,14 +38,14 @@ _LINGER_S: Final = 0.05
 _RETRY_S = 1.0
 
 
-def _lock_key(name: str) -> int:
+def projection_lock(name: str) -> int:
     return zlib.crc32(f"projection:{name}".encode())
 
 
 async def step(pool: asyncpg.Pool, projection: Projection, batch_size: int) -> int:
     """Apply the next batch of events to one projection; returns how many were read."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(projection.name))
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(projection.name))
         events = await read_after_follower(conn, projection.name, batch_size)
         if not events:
             return 0
@@ -70,7 +77,7 @@ async def rebuild(pool: asyncpg.Pool, projection: Projection, batch_size: int = 
     Secondary indexes are built after the replay, once, rather than maintained row by row.
     """
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(projection.name))
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(projection.name))
         await conn.execute(projection.drop_sql)
         await conn.execute(projection.ddl)
         await checkpoints.reset(conn, projection.name, START)

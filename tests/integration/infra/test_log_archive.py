@@ -19,14 +19,18 @@ from infra.postgres import partitions
 from infra.postgres.archive import sequence_position
 from infra.postgres.event_store import NEW_STREAM, StreamAppend
 from schemas.envelope import NewEvent
+from projections import audit_trail
+from services.archive_replay import rebuild_with_archives
 from services.audit import audit_log
 from services.authority import Authority, open_authority
 from services.log_archive import archive_before
+from services.projector import catch_up
 from tests.conftest import create_database, drop_database
 from tests.factories import access_token_issued, token_stream
 from tests.integration.infra.test_audit_checkpoints import cli, seal_all
 
 SIZE = 1_000
+TRAIL = "SELECT seq, global_position, event_id, action FROM audit_trail ORDER BY seq"
 OLD = datetime.now(UTC) - timedelta(days=40)
 
 
@@ -83,6 +87,7 @@ async def test_archive_then_verify_from_archives_and_live_log(
     before = datetime.now(UTC) - timedelta(days=1)
 
     await seal_all(authority, max_events=200)
+    await catch_up(authority.pool, audit_trail.PROJECTION)
     async with authority.pool.acquire() as conn:
         # A follower that has not read the first partition yet holds it back.
         await conn.execute(
@@ -93,6 +98,7 @@ async def test_archive_then_verify_from_archives_and_live_log(
         assert held.stopped == "events_from_1 is not yet read by late"
         await conn.execute("DELETE FROM checkpoints WHERE name = 'late'")
         total = await conn.fetchval("SELECT count(*) FROM events")
+        trail = await conn.fetch(TRAIL)
 
     report = await archive_before(authority.pool, authority.store, before, tmp_path)
 
@@ -128,6 +134,14 @@ async def test_archive_then_verify_from_archives_and_live_log(
     code, out = cli(small, "audit", "verify", "--archive", str(tmp_path))
     assert code == 0, out
     assert "log intact" in out
+
+    # The trail rebuilt from the archive and the live log is the trail the projector built.
+    await catch_up(authority.pool, audit_trail.PROJECTION)
+    await rebuild_with_archives(authority.pool, audit_trail.PROJECTION, [archive])
+    async with authority.pool.acquire() as conn:
+        rebuilt = await conn.fetch(TRAIL)
+    assert rebuilt[: len(trail)] == trail
+    assert [r["action"] for r in rebuilt[len(trail) :]] == ["log_range_archived"]
 
     tamper(archive, line=57)
     broken = await audit_log(authority.pool, [archive])
