@@ -18,8 +18,8 @@ from infra.config import Settings
 from infra.postgres import partitions
 from infra.postgres.archive import sequence_position
 from infra.postgres.event_store import NEW_STREAM, StreamAppend
-from schemas.envelope import NewEvent
 from projections import audit_trail
+from schemas.envelope import NewEvent
 from services.archive_replay import rebuild_with_archives
 from services.audit import audit_log
 from services.authority import Authority, open_authority
