@@ -53,6 +53,9 @@ bench-revocations: ## revoke request to downstream refusal (p50/p99), local vali
 bench-audit: ## audit trail at 1M events: rebuild, trail and point-in-time queries, export, lag
 	$(PY) -m tests.bench.bench_audit
 
+bench-history: ## token and introspection latency on an empty log, then at 1M, 2M, 3M events
+	$(PY) -m tests.bench.bench_history
+
 bench-api-keys: ## latency an API key adds (GET /api-keys/current vs /healthz, p50/p99), req/s
 	$(PY) -m tests.bench.bench_api_keys
 

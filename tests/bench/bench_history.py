@@ -13,7 +13,7 @@ both endpoints within 25% (or 2 ms) of their value on the empty log, no failed r
 
 Run from the repository root (`make bench-history`):
 
-    python -m tests.bench.bench_history [--events 3000000] [--steps 2]
+    python -m tests.bench.bench_history [--events 3000000] [--steps 3]
         [--partition-size 250000] [--duration 10] [--connections 16] [--workers 2]
         [--repeat 3] [--json]
 """
@@ -200,7 +200,7 @@ def table(steps: Sequence[Step]) -> list[str]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=3_000_000, help="history appended in all")
-    parser.add_argument("--steps", type=int, default=2, help="measurements after the first")
+    parser.add_argument("--steps", type=int, default=3, help="measurements after the first")
     parser.add_argument("--partition-size", type=int, default=250_000)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
