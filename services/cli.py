@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from infra.config import ConfigError, Settings, load_settings
+from infra.crypto.personal_data import PersonalData
 from infra.crypto.sealing import SealError
 from infra.embedded import running_nats_url
 from infra.logging import configure_logging
@@ -25,7 +26,7 @@ from projections import ASYNC, BY_NAME
 from schemas.jsonschema import events_schema, revocations_schema
 from services.admin_cli import add_admin_commands
 from services.audit_cli import add_audit_commands
-from services.authority import open_authority
+from services.authority import open_authority, open_sealer
 from services.console_cli import add_console_commands
 from services.projector import projection_status, rebuild
 from services.relay import RELAY_CHECKPOINT, republish_from
@@ -207,8 +208,12 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
         print(f"unknown async projection {args.name!r}; known: {', '.join(sorted(BY_NAME))}")
         return 2
 
+    settings = _settings(args)
+
     async def body(pool: asyncpg.Pool) -> int:
-        count = await rebuild(pool, projection)
+        # Personal values are opened as they are replayed: an erased person's read redacted.
+        personal = PersonalData(pool, open_sealer(settings))
+        count = await rebuild(pool, projection, personal=personal)
         print(f"{projection.name} rebuilt from position 0: {count} events replayed")
         return 0
 

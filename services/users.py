@@ -20,6 +20,7 @@ from infra.crypto.sealing import Sealer
 from infra.postgres.batching import GroupCommit
 from infra.postgres.event_store import EventStore
 from projections.sso_queries import sso_required
+from projections.users import source_key
 from schemas.envelope import Metadata
 from schemas.events import LoginRefused, LoginSucceeded, PasswordHash, Sealed, UserRegistered
 from schemas.events.login import LoginEvent, LoginMethod
@@ -175,7 +176,7 @@ async def _locked_until(
 ) -> datetime | None:
     keys = {f"user:{user_id}": lockout.ACCOUNT} if user_id else {}
     if ip:
-        keys[f"ip:{ip}"] = lockout.SOURCE
+        keys[source_key(ip)] = lockout.SOURCE
     if not keys:
         return None
     window = max(policy.window for policy in keys.values())

@@ -27,6 +27,7 @@ __all__ = [
     "UserCreated",
     "UserCreation",
     "UserDisabling",
+    "UserErasure",
     "UserUpdated",
     "WorkspaceUpdated",
 ]
@@ -131,6 +132,13 @@ class UserDisabling(_Request, frozen=True, kw_only=True):
 class UserUpdated(_Response, frozen=True, kw_only=True):
     user_id: str
     username: str
+
+
+class UserErasure(_Response, frozen=True, kw_only=True):
+    """A user forgotten: the id stays (it names no one once their data key is gone)."""
+
+    user_id: str
+    erased: bool = True
 
 
 class OtpEnrolled(_Response, frozen=True, kw_only=True):
