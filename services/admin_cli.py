@@ -190,7 +190,7 @@ def cmd_users_erase(args: argparse.Namespace, run: Runner) -> int:
     async def body(authority: Authority) -> int:
         user_id = await administration.erase_user(authority, args.username, args.reason, METADATA)
         # The username is not echoed: it is what was just forgotten.
-        emit(args, UserErasure(user_id=user_id), [f"user {user_id} erased"])
+        emit(args, UserErasure(user_id=user_id, erased=True), [f"user {user_id} erased"])
         return 0
 
     return run(args, guarded(body))

@@ -13,7 +13,6 @@ import contextlib
 from typing import Final
 
 import asyncpg
-import structlog
 
 from domain import user as user_domain
 from infra.postgres.bulk import run_statements
@@ -24,8 +23,6 @@ from services.authority import Authority
 from services.commands import ATTEMPTS, load, new_events, utcnow
 
 __all__ = ["erase_user"]
-
-log = structlog.get_logger(__name__)
 
 _VACUUM: Final = "VACUUM subject_keys"
 
@@ -52,7 +49,6 @@ async def erase_user(authority: Authority, user_id: str, reason: str, metadata: 
             raise
         store.committed(urgent=True)  # user_disabled revokes every token of theirs
         await _vacuum(authority.pool)
-        log.info("user_erased", user_id=user_id)
         return True
     raise ConcurrencyError([stream])
 

@@ -138,7 +138,7 @@ class UserErasure(_Response, frozen=True, kw_only=True):
     """A user forgotten: the id stays (it names no one once their data key is gone)."""
 
     user_id: str
-    erased: bool = True
+    erased: bool
 
 
 class OtpEnrolled(_Response, frozen=True, kw_only=True):
