@@ -97,23 +97,25 @@ def personal_values(event: Event, metadata: Metadata) -> Iterator[tuple[str, Per
 
 def rewrite(event: Event, metadata: Metadata, change: Rewrite) -> tuple[Event, Metadata]:
     """The event and metadata with each personal value replaced by `change(...)` of it; the
-    very same objects when there is none (the common case: a client's token)."""
+    very same objects when nothing changes (a client's token, a value from before sealing)."""
     fields = PAYLOAD_FIELDS.get(type(event))
     if fields:
-        owner: str = getattr(event, "user_id")  # noqa: B009
-        changed = {
-            name: change(owner, name, value)
-            for name in fields
-            if (value := getattr(event, name)) is not None
-        }
-        event = msgspec.structs.replace(event, **changed)
-    if metadata.ip is not None or metadata.user_agent is not None:
-        subject = request_subject(metadata)
-        if subject is not None:
-            ip, agent = metadata.ip, metadata.user_agent
-            metadata = msgspec.structs.replace(
-                metadata,
-                ip=None if ip is None else change(subject, "ip", ip),
-                user_agent=None if agent is None else change(subject, "user_agent", agent),
-            )
+        owner: str = getattr(event, "user_id")  # noqa: B009 (every class listed has one)
+        changed = {}
+        for name in fields:
+            value = getattr(event, name)
+            if value is not None and (new := change(owner, name, value)) != value:
+                changed[name] = new
+        if changed:
+            event = msgspec.structs.replace(event, **changed)
+    if metadata.ip is None and metadata.user_agent is None:
+        return event, metadata
+    subject = request_subject(metadata)
+    if subject is None:
+        return event, metadata
+    ip, agent = metadata.ip, metadata.user_agent
+    new_ip = None if ip is None else change(subject, "ip", ip)
+    new_agent = None if agent is None else change(subject, "user_agent", agent)
+    if new_ip != ip or new_agent != agent:
+        metadata = msgspec.structs.replace(metadata, ip=new_ip, user_agent=new_agent)
     return event, metadata

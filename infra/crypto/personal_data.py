@@ -24,7 +24,7 @@ from infra.crypto.sealing import Sealer, SealError
 from infra.postgres import Connection, subject_keys
 from infra.postgres.subject_keys import KeyRow
 from schemas.envelope import Metadata, RecordedEvent
-from schemas.events import Event
+from schemas.events import Event, UserErased
 from schemas.personal_data import (
     REDACTED,
     SEALED_PREFIX,
@@ -176,8 +176,8 @@ class PersonalData:
         """`open` for a batch read from the log: the keys fetched first, and the key of anyone
         erased within the batch treated as gone for all of it."""
         for event in recorded:
-            if event.event_type == "user_erased":
-                self.forget(getattr(event.event, "user_id"))  # noqa: B009
+            if isinstance(event.event, UserErased):
+                self.forget(event.event.user_id)
         await self.load(conn, recorded)
         return [self.open(event) for event in recorded]
 
