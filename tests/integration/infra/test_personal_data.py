@@ -47,7 +47,7 @@ def _recorded(event: Event, metadata: Metadata) -> RecordedEvent:
 def _sign_in(user_id: str) -> tuple[Event, Metadata]:
     meta = Metadata(actor="user", actor_id=user_id, subject_user=user_id)
     meta = msgspec.structs.replace(meta, ip="192.0.2.77", user_agent="Probe/1.0")
-    return LoginSucceeded(user_id=user_id, method="password"), meta
+    return LoginSucceeded(user_id=user_id, method="page"), meta
 
 
 async def _key_rows(pool: asyncpg.Pool, user_id: str) -> list[asyncpg.Record]:
@@ -78,7 +78,7 @@ async def test_a_sealed_value_opens_only_as_the_field_and_person_it_was_sealed_f
     reader = PersonalData(pool, SEALER)  # another process: it reads the key from the table
     async with pool.acquire() as conn:
         assert await reader.read(conn, event, Metadata()) == {"username": "ada@example.org"}
-        login = LoginSucceeded(user_id=user_id, method="password")
+        login = LoginSucceeded(user_id=user_id, method="page")
         assert await reader.read(conn, login, meta) == {
             "ip": "192.0.2.77",
             "user_agent": "Probe/1.0",
