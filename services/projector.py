@@ -40,12 +40,12 @@ async def step(
     pool: asyncpg.Pool,
     projection: Projection,
     batch_size: int,
-    personal: PersonalData | None = None,
+    personal: PersonalData,
 ) -> int:
     """Apply the next batch of events to one projection; returns how many were read.
 
-    With `personal`, the projection sees personal values opened (or redacted, once their
-    person is erased); without, as stored (sealed).
+    Projections see personal values opened by `personal` (redacted once their person is
+    erased), never as stored: a projection holding ciphertext could not be searched.
     """
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(projection.name))
@@ -53,8 +53,7 @@ async def step(
         if not events:
             return 0
         decoded = [stored.decode() for stored in events if stored.event_type in projection.handles]
-        if personal is not None:
-            decoded = await personal.opened(conn, decoded)
+        decoded = await personal.opened(conn, decoded)
         await run_statements(
             conn,
             (statement for event in decoded for statement in projection.statements(event)),
@@ -68,7 +67,8 @@ async def catch_up(
     pool: asyncpg.Pool,
     projection: Projection,
     batch_size: int = 2000,
-    personal: PersonalData | None = None,
+    *,
+    personal: PersonalData,
 ) -> int:
     """Run batches until the projection has seen every committed event; returns the count."""
     total = 0
@@ -81,7 +81,8 @@ async def rebuild(
     pool: asyncpg.Pool,
     projection: Projection,
     batch_size: int = 5000,
-    personal: PersonalData | None = None,
+    *,
+    personal: PersonalData,
 ) -> int:
     """Drop the projection's tables, recreate them, and replay the log from position 0.
 
@@ -92,7 +93,7 @@ async def rebuild(
         await conn.execute(projection.drop_sql)
         await conn.execute(projection.ddl)
         await checkpoints.reset(conn, projection.name, START)
-    replayed = await catch_up(pool, projection, batch_size, personal)
+    replayed = await catch_up(pool, projection, batch_size, personal=personal)
     if projection.indexes:
         async with pool.acquire() as conn:
             await conn.execute(projection.indexes)
@@ -108,7 +109,7 @@ class Projector:
         *,
         batch_size: int = 2000,
         poll_interval: float = 0.5,
-        personal: PersonalData | None = None,
+        personal: PersonalData,
     ) -> None:
         self._pool = pool
         self._personal = personal

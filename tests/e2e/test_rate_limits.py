@@ -31,6 +31,7 @@ from services.rate_limits import RateLimits
 from services.users import create_user
 from tests.e2e.authorize_flow import authorize_url, code_client, hidden, login_form, login_page
 from tests.e2e.conftest import running_app
+from tests.personal import reader
 
 # A burst of this many, then one request per 100 s: nothing refills during a test.
 SLOW = 0.01
@@ -129,7 +130,7 @@ async def test_a_client_over_its_limit_gets_429_and_the_trip_is_one_event(
     [trip] = await trips(pool, client.client_id, "client_id")
     assert (trip.limit, trip.per_second, trip.burst) == ("client", SLOW, BURSTS["client"])
     assert (trip.previous_refused, trip.previous_window_started_at) == (0, None)
-    await catch_up(pool, audit_trail.PROJECTION)
+    await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT outcome, reason, resource FROM audit_trail"
