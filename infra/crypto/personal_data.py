@@ -53,7 +53,7 @@ def key_context(subject: str, key_id: str) -> str:
 class _Key(NamedTuple):
     subject: str
     key_id: str
-    aead: AESGCM | None  # None: erased
+    aead: AESGCM | None  # None: erased, or not openable with this master key
     fetched: float
 
 
@@ -74,6 +74,8 @@ class PersonalData:
         self._clock = clock
         self._by_subject: dict[str, _Key] = {}
         self._by_key_id: dict[str, _Key] = {}
+        # Key ids known to be destroyed (a tombstone was read): few, and never reused.
+        self._erased: set[str] = set()
 
     # -- sealing (before an append) --------------------------------------------------------
 
@@ -113,6 +115,9 @@ class PersonalData:
     def _seal_value(self, subject: str, field: PersonalField, value: str) -> str:
         key = self._by_subject[subject]
         if key.aead is None:
+            if key.key_id not in self._erased:
+                # A key this master key cannot open: refuse, rather than lose the value.
+                raise SealError(f"the data key {key.key_id!r} does not open with this master key")
             return REDACTED  # an erased person: nothing of theirs is kept, not even sealed
         nonce = os.urandom(_NONCE_BYTES)
         aad = associated_data(key.key_id, subject, field)
@@ -229,13 +234,15 @@ class PersonalData:
 
     def _hold(self, row: KeyRow, now: float) -> None:
         aead = None
-        if row.sealed_key is not None:
+        if row.sealed_key is None:
+            self._erased.add(row.key_id)
+        else:
             try:
                 raw = self._sealer.open(
                     row.sealed_key, context=key_context(row.subject_id, row.key_id)
                 )
             except SealError:
-                raw = None  # not ours to open (another master key): treated as gone
+                raw = None  # another master key's: its values read redacted, none sealed
             aead = None if raw is None else AESGCM(raw)
         key = _Key(row.subject_id, row.key_id, aead, now)
         self._by_subject[row.subject_id] = key

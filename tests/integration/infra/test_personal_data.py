@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from infra.crypto.personal_data import PersonalData
-from infra.crypto.sealing import Sealer
+from infra.crypto.sealing import Sealer, SealError
 from schemas.envelope import Metadata, RecordedEvent
 from schemas.events import (
     AccessTokenIssued,
@@ -139,3 +139,12 @@ async def test_a_clients_own_events_and_values_from_before_sealing_pass_untouche
     assert await personal.seal([(issued, client_meta)]) is None  # no key, no round trip
     old = _recorded(*_sign_in("someone-from-before"))
     assert personal.open(old) is old  # in clear: written before values were sealed
+
+
+async def test_a_key_the_master_key_cannot_open_refuses_to_seal_rather_than_lose_a_value(
+    pool: asyncpg.Pool, user_id: str
+) -> None:
+    assert await PersonalData(pool, SEALER).seal([_sign_in(user_id)]) is not None
+    other = PersonalData(pool, Sealer({"k1": bytes(32)}, current="k1"))  # a wrong master key
+    with pytest.raises(SealError):
+        await other.seal([_sign_in(user_id)])
