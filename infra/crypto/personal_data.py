@@ -80,37 +80,47 @@ class PersonalData:
     # -- sealing (before an append) --------------------------------------------------------
 
     async def seal(
-        self, items: Sequence[tuple[Event, Metadata]]
+        self, items: Sequence[tuple[Event, Metadata]], conn: Connection | None = None
     ) -> list[tuple[Event, Metadata]] | None:
         """Each (event, metadata) with its personal values sealed; None when none has any,
-        which costs a type lookup and two attribute reads per event."""
+        which costs a type lookup and two attribute reads per event. Keys not held are read
+        on `conn` (the caller's transaction) when given."""
         subjects = {
             subject for event, meta in items for subject, _, _ in personal_values(event, meta)
         }
         if not subjects:
             return None
-        await self._ensure(subjects)
+        await self._ensure(subjects, conn)
         return [rewrite(event, meta, self._seal_value) for event, meta in items]
 
-    async def _ensure(self, subjects: Iterable[str]) -> None:
+    async def _ensure(self, subjects: Iterable[str], conn: Connection | None) -> None:
         now = self._clock()
         missing = [s for s in subjects if not self._fresh(self._by_subject.get(s), now)]
         if not missing:
             return
         if len(self._by_key_id) > _MAX_KEYS:
             self._evict(now)
+        # Reading on the caller's connection takes no second one from the pool (which callers
+        # holding a connection each could otherwise exhaust waiting for it).
+        if conn is not None:
+            found = await subject_keys.by_subjects(conn, missing)
+        else:
+            async with self._pool.acquire() as own:
+                found = await subject_keys.by_subjects(own, missing)
+        for row in found:
+            self._hold(row, now)
+        held = {row.subject_id for row in found}
+        new = [subject for subject in missing if subject not in held]
+        if not new:
+            return
         # Keys are made on a connection of their own, committed at once: a key must outlive
         # the caller's transaction rolling back, or a value sealed under it would be lost.
-        async with self._pool.acquire() as conn:
-            rows = {row.subject_id: row for row in await subject_keys.by_subjects(conn, missing)}
-            for subject in missing:
-                row = rows.get(subject)
-                if row is None:
-                    key_id = os.urandom(8).hex()
-                    key = os.urandom(_KEY_BYTES)
-                    sealed = self._sealer.seal(key, context=key_context(subject, key_id))
-                    row = await subject_keys.create(conn, subject, key_id, sealed)
-                self._hold(row, now)
+        async with self._pool.acquire() as own:
+            for subject in new:
+                key_id = os.urandom(8).hex()
+                key = os.urandom(_KEY_BYTES)
+                sealed = self._sealer.seal(key, context=key_context(subject, key_id))
+                self._hold(await subject_keys.create(own, subject, key_id, sealed), now)
 
     def _seal_value(self, subject: str, field: PersonalField, value: str) -> str:
         key = self._by_subject[subject]

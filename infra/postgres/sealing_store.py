@@ -42,11 +42,13 @@ class SealingEventStore(EventStore):
     async def append_all(
         self, appends: Sequence[StreamAppend], *, conn: Connection | None = None
     ) -> list[StreamHead]:
-        return await super().append_all(await self._sealed(appends), conn=conn)
+        return await super().append_all(await self._sealed(appends, conn), conn=conn)
 
-    async def _sealed(self, appends: Sequence[StreamAppend]) -> Sequence[StreamAppend]:
+    async def _sealed(
+        self, appends: Sequence[StreamAppend], conn: Connection | None = None
+    ) -> Sequence[StreamAppend]:
         items = [(new.event, new.metadata) for append in appends for new in append.events]
-        sealed = await self.personal.seal(items)
+        sealed = await self.personal.seal(items, conn)
         if sealed is None:
             return appends  # nothing personal: the common case costs no copy
         values = iter(sealed)
