@@ -148,7 +148,7 @@ async def jetstream_replay(bus: EventBus) -> str:
     return "\n".join(seen)
 
 
-async def erase_with_cli(settings: Settings, username: str) -> tuple[dict[str, Any], str]:
+async def erase_with_cli(settings: Settings, username: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYLEDGER_")}
     env |= {
         "KEYLEDGER_DATABASE_URL": settings.database_url or "",
@@ -162,8 +162,8 @@ async def erase_with_cli(settings: Settings, username: str) -> tuple[dict[str, A
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return json.loads(out), out.decode() + err.decode()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 async def signed_export(authority: Authority, user_id: str) -> list[dict[str, Any]]:
@@ -238,8 +238,10 @@ async def test_an_erased_user_leaves_nothing_in_clear_and_the_log_still_verifies
         # the relay meet it only afterwards.
         again = await stack.enter_async_context(browser(app, alice))
         assert await sign_in(again, alice.username) == 303
-        answer, cli_output = await erase_with_cli(fresh_settings, alice.username)
-        assert answer == {"user_id": alice.user_id, "erased": True}
+        code, out, err = await erase_with_cli(fresh_settings, alice.username)
+        assert code == 0, err
+        assert json.loads(out) == {"user_id": alice.user_id, "erased": True}
+        cli_output = out + err
         await project_and_publish(authority, bus)
 
         after = await database_text(pool)
@@ -289,3 +291,8 @@ async def test_an_erased_user_leaves_nothing_in_clear_and_the_log_still_verifies
         rebuilt = (await database_text(pool))["audit_trail"]
         assert not any(value in rebuilt for value in alice.personal)
         assert bob.ip in rebuilt and bob.user_agent in rebuilt
+
+        # Again: the name is nobody's any more; one line says so, no traceback.
+        code, out, err = await erase_with_cli(fresh_settings, alice.username)
+        assert (code, out) == (1, "")
+        assert err.startswith("keyledger: no user") and "Traceback" not in err
