@@ -24,6 +24,7 @@ from projections.users import source_key
 from schemas.envelope import Metadata
 from schemas.events import LoginRefused, LoginSucceeded, PasswordHash, Sealed, UserRegistered
 from schemas.events.login import LoginEvent, LoginMethod
+from schemas.personal_data import REDACTED
 from services.commands import append_to_new_stream, execute, utcnow
 
 __all__ = [
@@ -73,6 +74,9 @@ async def create_user(
 ) -> str:
     if not username or len(username) > 255 or not username.isprintable():
         raise ValueError("a username is 1 to 255 printable characters")
+    if username.startswith(REDACTED):
+        # What erased accounts' usernames read as: taking one would block that erasure.
+        raise ValueError(f"a username may not start with {REDACTED!r}")
     user_id = uuid.uuid4().hex
     registered = UserRegistered(
         user_id=user_id,
