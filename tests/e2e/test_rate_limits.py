@@ -85,12 +85,19 @@ async def trips(pool: asyncpg.Pool, key: str, field: str = "ip") -> list[RateLim
 
 
 async def count_events(pool: asyncpg.Pool, event_type: str, address: str) -> int:
+    """Events of `event_type` from `address`, read as keyledger reads them: a user's address
+    is sealed in the log (schemas/personal_data.py)."""
+    personal = reader(pool)
     async with pool.acquire() as conn:
-        count: int = await conn.fetchval(
-            "SELECT count(*) FROM events WHERE event_type = $1 AND metadata->>'ip' = $2",
+        rows = await conn.fetch(
+            "SELECT schema_version, data, metadata::text FROM events WHERE event_type = $1",
             event_type,
-            address,
         )
+        count = 0
+        for version, data, metadata in rows:
+            event = decode_event(event_type, version, data)
+            opened = await personal.read(conn, event, msgspec.json.decode(metadata, type=Metadata))
+            count += opened.get("ip", msgspec.json.decode(metadata).get("ip")) == address
     return count
 
 
