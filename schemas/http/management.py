@@ -27,6 +27,7 @@ __all__ = [
     "UserCreated",
     "UserCreation",
     "UserDisabling",
+    "UserErasing",
     "UserErasure",
     "UserUpdated",
     "WorkspaceUpdated",
@@ -126,6 +127,12 @@ class PasswordChange(_Request, frozen=True, kw_only=True):
 
 
 class UserDisabling(_Request, frozen=True, kw_only=True):
+    reason: str = ""
+
+
+class UserErasing(_Request, frozen=True, kw_only=True):
+    """Why a user's personal data is forgotten; kept in clear, so it names no one."""
+
     reason: str = ""
 
 

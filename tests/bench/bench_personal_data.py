@@ -4,7 +4,8 @@ In one process, on a fresh database (embedded, or on KEYLEDGER_DATABASE_URL): th
 sealing step (`SealingEventStore._sealed`) and the opening for inline projections of a
 client_credentials issuance (nothing personal: the hot path must pay next to nothing); the
 same for a sign-in of a user whose key is held (address and user agent sealed: two fields),
-per event and per field; and a sign-in whose key is not held yet (one round trip). Each is the best of --repeat runs of --calls calls.
+per event and per field; and a sign-in whose key is not held yet (one round trip). Each is
+the best of --repeat runs of --calls calls.
 
     python -m tests.bench.bench_personal_data [--calls 20000] [--repeat 5] [--json]
 """
