@@ -156,6 +156,8 @@ class PersonalData:
             and not self._fresh(self._by_key_id.get(key_id), now)
         }
         if wanted:
+            if len(self._by_key_id) > _MAX_KEYS:
+                self._evict(now)
             for row in await subject_keys.by_key_ids(conn, sorted(wanted)):
                 self._hold(row, now)
 
