@@ -13,9 +13,11 @@ reads as REDACTED while every hash still verifies. Values written before sealing
 are in clear and stay so (the log is never rewritten).
 
 Personal fields: `UserRegistered.username`; `SsoUserProvisioned.username`, `.name`,
-`.subject`; `SsoIdentityLinked.subject` (whose: the event's `user_id`); and the request's
-`Metadata.ip` and `.user_agent` (whose: the actor when the actor is a user, else the
-metadata's `subject_user`; neither, they stay in clear: a client's own request).
+`.subject`; `SsoIdentityLinked.subject` (whose: the event's `user_id`); the address an
+investigator searched for, `AuditTrailRead.filters["ip"]` (field `filter_ip`; whose: the
+read's `subject_user`, else nobody's known); and the request's `Metadata.ip` and
+`.user_agent` (whose: the actor when the actor is a user, else the metadata's
+`subject_user`; neither, they stay in clear: a client's own request).
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from typing import Final, Literal
 import msgspec
 
 from schemas.envelope import Metadata
-from schemas.events import Event, SsoIdentityLinked, SsoUserProvisioned, UserRegistered
+from schemas.events import (
+    AuditTrailRead,
+    Event,
+    SsoIdentityLinked,
+    SsoUserProvisioned,
+    UserRegistered,
+)
 
 __all__ = [
     "PAYLOAD_FIELDS",
@@ -45,7 +53,7 @@ SEALED_PREFIX: Final = "pd1:"
 # What an erased (or otherwise unopenable) personal value reads as, everywhere.
 REDACTED: Final = "[erased]"
 
-PersonalField = Literal["username", "name", "subject", "ip", "user_agent"]
+PersonalField = Literal["username", "name", "subject", "filter_ip", "ip", "user_agent"]
 
 # Payload fields that are personal, per event class; they belong to the event's `user_id`.
 PAYLOAD_FIELDS: Final[dict[type[Event], tuple[PersonalField, ...]]] = {
@@ -84,6 +92,8 @@ def personal_values(event: Event, metadata: Metadata) -> Iterator[tuple[str, Per
             value = getattr(event, name)
             if value is not None:
                 yield owner, name, value
+    if isinstance(event, AuditTrailRead) and event.subject_user and "ip" in event.filters:
+        yield event.subject_user, "filter_ip", event.filters["ip"]
     if metadata.ip is None and metadata.user_agent is None:
         return
     subject = request_subject(metadata)
@@ -108,6 +118,10 @@ def rewrite(event: Event, metadata: Metadata, change: Rewrite) -> tuple[Event, M
                 changed[name] = new
         if changed:
             event = msgspec.structs.replace(event, **changed)
+    if isinstance(event, AuditTrailRead) and event.subject_user and "ip" in event.filters:
+        searched = event.filters["ip"]
+        if (new := change(event.subject_user, "filter_ip", searched)) != searched:
+            event = msgspec.structs.replace(event, filters={**event.filters, "ip": new})
     if metadata.ip is None and metadata.user_agent is None:
         return event, metadata
     subject = request_subject(metadata)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemas.envelope import Metadata
 from schemas.events import (
+    AuditTrailRead,
     LoginRefused,
     PasswordHash,
     SsoUserProvisioned,
@@ -57,3 +58,14 @@ def test_only_the_listed_events_have_personal_payload_fields() -> None:
         endpoint="token", client_id="c1", error="invalid_grant", subject="u1"
     )
     assert list(personal_values(refusal, Metadata(subject_user="u1"))) == []
+
+
+def test_an_address_searched_in_someones_trail_is_theirs_in_anyone_elses_nobodys() -> None:
+    about = AuditTrailRead(
+        query="events", filters={"ip": "192.0.2.9", "user": "u3"}, subject_user="u3"
+    )
+    event, _ = rewrite(about, Metadata(), _tag)
+    assert isinstance(event, AuditTrailRead)
+    assert event.filters == {"ip": "<u3:filter_ip:192.0.2.9>", "user": "u3"}
+    anyone = AuditTrailRead(query="events", filters={"ip": "192.0.2.9"})
+    assert list(personal_values(anyone, Metadata())) == []
