@@ -62,6 +62,9 @@ bench-api-keys: ## latency an API key adds (GET /api-keys/current vs /healthz, p
 bench-rate-limit: ## microseconds a rate-limit check costs a request (in process, no server)
 	$(PY) -m tests.bench.bench_rate_limit
 
+bench-personal-data: ## microseconds sealing personal data adds to an append (in process)
+	$(PY) -m tests.bench.bench_personal_data
+
 schema: ## regenerate the published events and revocations JSON Schema snapshots
 	keyledger schema events > tests/fixtures/events.schema.json
 	keyledger schema revocations > tests/fixtures/revocations.schema.json
@@ -72,4 +75,4 @@ migrate: ## apply database migrations
 clean: ## remove caches
 	rm -rf .mypy_cache .ruff_cache .pytest_cache build *.egg-info
 
-.PHONY: help install serve test fuzz test-external test-faults test-soak lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys bench-rate-limit schema migrate clean
+.PHONY: help install serve test fuzz test-external test-faults test-soak lint fmt typecheck check bench bench-oauth bench-revocations bench-audit bench-api-keys bench-rate-limit bench-personal-data schema migrate clean

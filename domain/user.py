@@ -1,5 +1,5 @@
 """The user account: registration (or provisioning through SSO), password changes, TOTP
-enrolment, links to identity providers, disabling."""
+enrolment, links to identity providers, disabling, erasure."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from schemas.events import (
     SsoIdentityLinked,
     SsoUserProvisioned,
     UserDisabled,
+    UserErased,
     UserOtpEnabled,
     UserPasswordChanged,
     UserRegistered,
@@ -27,6 +28,7 @@ __all__ = [
     "ChangePassword",
     "DisableUser",
     "EnableOtp",
+    "EraseUser",
     "LinkSsoIdentity",
     "ProvisionSsoUser",
     "RegisterUser",
@@ -57,6 +59,12 @@ class RevokeUserTokens(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class EraseUser(msgspec.Struct, frozen=True, kw_only=True):
+    """Forget the person: the shell destroys their data key in the same transaction."""
+
+    reason: str = ""
+
+
 class ProvisionSsoUser(msgspec.Struct, frozen=True, kw_only=True):
     provisioned: SsoUserProvisioned
 
@@ -71,6 +79,7 @@ UserCommand = (
     | EnableOtp
     | DisableUser
     | RevokeUserTokens
+    | EraseUser
     | ProvisionSsoUser
     | LinkSsoIdentity
 )
@@ -89,7 +98,11 @@ class Disabled(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str
 
 
-UserState = NoUser | Active | Disabled
+class Erased(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+
+
+UserState = NoUser | Active | Disabled | Erased
 
 
 def decide(command: UserCommand, state: UserState) -> Sequence[UserEvent]:
@@ -114,6 +127,14 @@ def decide(command: UserCommand, state: UserState) -> Sequence[UserEvent]:
             return [UserDisabled(user_id=user_id, reason=reason)]
         case RevokeUserTokens(reason=reason), Active(user_id=user_id):
             return [UserTokensRevoked(user_id=user_id, reason=reason)]
+        # Disabled first: every token stops and no sign-in can follow; then forgotten.
+        case EraseUser(reason=reason), Active(user_id=user_id):
+            return [
+                UserDisabled(user_id=user_id, reason="erased"),
+                UserErased(user_id=user_id, reason=reason),
+            ]
+        case EraseUser(reason=reason), Disabled(user_id=user_id):
+            return [UserErased(user_id=user_id, reason=reason)]
         case _:
             return []
 
@@ -128,14 +149,17 @@ def evolve(state: UserState, event: UserEvent) -> UserState:
             return msgspec.structs.replace(state, otp=True) if isinstance(state, Active) else state
         case UserDisabled(user_id=user_id):
             return Disabled(user_id=user_id)
+        case UserErased(user_id=user_id):
+            return Erased(user_id=user_id)
         case _:
             assert_never(event)
 
 
-def _is_disabled(state: UserState) -> bool:
-    return isinstance(state, Disabled)
+def _is_erased(state: UserState) -> bool:
+    return isinstance(state, Erased)
 
 
+# Disabled is not terminal: a disabled account may still be erased.
 decider: Decider[UserCommand, UserEvent, UserState] = Decider(
-    initial_state=NoUser(), decide=decide, evolve=evolve, is_terminal=_is_disabled
+    initial_state=NoUser(), decide=decide, evolve=evolve, is_terminal=_is_erased
 )

@@ -1,4 +1,5 @@
-"""structlog, configured once: JSON in production, console in development, secrets redacted."""
+"""structlog, configured once: JSON in production, console in development, secrets and
+personal data redacted."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ REQUEST_ID: Final[ContextVar[str | None]] = ContextVar("request_id", default=Non
 _SECRET_KEY = re.compile(
     r"(pass(word|wd)?|secret|token|code_verifier|^code$|authorization|cookie|otp|totp|api_?key"
     r"|credential|private|assertion|session)",
+    re.IGNORECASE,
+)
+# Keys holding personal data (schemas/personal_data.py): never logged either, so an erasure
+# has nothing to chase in log files. Exact names: "ip" must not catch "recipient".
+_PERSONAL_KEY = re.compile(
+    r"^(user_?name|preferred_username|e_?mail|name|ip|ip_address|address|remote_addr|peer"
+    r"|client_addr|user_?agent|x_forwarded_for|forwarded)$",
     re.IGNORECASE,
 )
 # Values that look like credentials wherever they appear: JWTs, keyledger keys and
@@ -52,21 +60,24 @@ def _clean(value: Any) -> Any:
     if isinstance(value, str):
         return _scrub(value)
     if isinstance(value, Mapping):
-        return {
-            k: REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) else _clean(v)
-            for k, v in value.items()
-        }
+        return {k: REDACTED if _withheld(k) else _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
     return value
 
 
+def _withheld(key: object) -> bool:
+    return isinstance(key, str) and (
+        _SECRET_KEY.search(key) is not None or _PERSONAL_KEY.match(key) is not None
+    )
+
+
 def redact(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """structlog processor: drop secret-named keys, scrub token-shaped values."""
+    """structlog processor: drop secret- and personal-named keys, scrub token-shaped values."""
     for key, value in list(event_dict.items()):
-        if key != "event" and _SECRET_KEY.search(key):
+        if key != "event" and _withheld(key):
             event_dict[key] = REDACTED
         else:
             event_dict[key] = _clean(value)

@@ -5,6 +5,9 @@
 CREATE INDEX IF NOT EXISTS audit_trail_user_seq_idx ON audit_trail (subject_user, seq);
 CREATE INDEX IF NOT EXISTS audit_trail_client_seq_idx ON audit_trail (client_id, seq);
 CREATE INDEX IF NOT EXISTS audit_trail_workspace_seq_idx ON audit_trail (workspace_id, seq);
+-- What a user did themselves (an erasure redacts it, beside the rows about them).
+CREATE INDEX IF NOT EXISTS audit_trail_user_actor_idx ON audit_trail (actor_id)
+    WHERE actor = 'user';
 -- Investigations by action, by source address, and of failures only.
 CREATE INDEX IF NOT EXISTS audit_trail_action_seq_idx ON audit_trail (action, seq);
 CREATE INDEX IF NOT EXISTS audit_trail_ip_seq_idx ON audit_trail (ip, seq);

@@ -66,6 +66,7 @@ from schemas.events import (
     UpstreamRefreshStarted,
     UpstreamTokenRefreshed,
     UserDisabled,
+    UserErased,
     UserOtpEnabled,
     UserPasswordChanged,
     UserRegistered,
@@ -77,7 +78,14 @@ from schemas.events import (
     to_snake_case,
 )
 
-__all__ = ["PROJECTION", "outcome_of", "resource_of", "subject_of", "workspace_of"]
+__all__ = [
+    "PROJECTION",
+    "outcome_of",
+    "redaction",
+    "resource_of",
+    "subject_of",
+    "workspace_of",
+]
 
 NAME: Final = "audit_trail"
 
@@ -134,6 +142,7 @@ def resource_of(event: Event) -> str | None:
             | UserOtpEnabled(user_id=user_id)
             | UserDisabled(user_id=user_id)
             | UserTokensRevoked(user_id=user_id)
+            | UserErased(user_id=user_id)
         ):
             return f"user:{user_id}"
         case ConsentGranted(scopes=scopes):
@@ -221,6 +230,7 @@ def subject_of(event: Event) -> str | None:
             | UserOtpEnabled(user_id=user_id)
             | UserDisabled(user_id=user_id)
             | UserTokensRevoked(user_id=user_id)
+            | UserErased(user_id=user_id)
             | SsoUserProvisioned(user_id=user_id)
             | SsoIdentityLinked(user_id=user_id)
             | LoginSucceeded(user_id=user_id)
@@ -310,10 +320,23 @@ def outcome_of(event: Event) -> tuple[str, str | None]:
             return "success", None
 
 
+_REDACT: Final = "SELECT audit_trail_redact($1)"
+
+
+def redaction(user_id: str) -> Statement:
+    """Redact the address and user agent of every row by or about an erased person (through
+    the one function the table's trigger lets update rows: audit_trail.sql)."""
+    return Statement(_REDACT, (user_id,))
+
+
 def statements(recorded: RecordedEvent) -> list[Statement]:
     meta = recorded.metadata
     outcome, reason = outcome_of(recorded.event)
+    # Rows projected before the erasure reached here (the erasure redacts those it finds,
+    # the projector reads the rest redacted: the key is gone) are redacted as it passes.
+    erased = [redaction(recorded.event.user_id)] if isinstance(recorded.event, UserErased) else []
     return [
+        *erased,
         Statement(
             _INSERT,
             (
@@ -336,7 +359,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
                 meta.correlation_id,
                 recorded.hash,
             ),
-        )
+        ),
     ]
 
 

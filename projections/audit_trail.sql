@@ -39,15 +39,29 @@ CREATE TABLE IF NOT EXISTS audit_trail (
 -- With the table, even while a rebuild replays: each batch continues from max(seq).
 CREATE UNIQUE INDEX IF NOT EXISTS audit_trail_seq_key ON audit_trail (seq);
 
--- Rows are never updated or truncated. They are deleted only through audit_trail_prune(),
--- which names its cutoff for its own transaction; the trigger holds every deleted row to it.
+-- Rows are never truncated. They are deleted only through audit_trail_prune(), which names
+-- its cutoff for its own transaction; the trigger holds every deleted row to it. They are
+-- updated only through audit_trail_redact(), which names the erased person likewise; the
+-- trigger lets through only their rows, with the address and user agent redacted and every
+-- other column as it was.
 CREATE OR REPLACE FUNCTION audit_trail_refuse_mutation() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     cutoff text := current_setting('keyledger.audit_prune_before', true);
+    erased text := current_setting('keyledger.audit_redact_subject', true);
+    expected audit_trail;
 BEGIN
     IF TG_OP = 'DELETE' AND coalesce(cutoff, '') <> '' THEN
         IF OLD.occurred_at < cutoff::timestamptz THEN
             RETURN OLD;
+        END IF;
+    END IF;
+    IF TG_OP = 'UPDATE' AND coalesce(erased, '') <> ''
+            AND (OLD.subject_user = erased OR OLD.actor = 'user' AND OLD.actor_id = erased) THEN
+        expected := OLD;
+        expected.ip := CASE WHEN OLD.ip IS NULL THEN NULL ELSE '[erased]' END;
+        expected.user_agent := CASE WHEN OLD.user_agent IS NULL THEN NULL ELSE '[erased]' END;
+        IF NEW IS NOT DISTINCT FROM expected THEN
+            RETURN NEW;
         END IF;
     END IF;
     RAISE EXCEPTION '% on % is refused: the table is append-only', TG_OP, TG_TABLE_NAME
@@ -68,6 +82,25 @@ BEGIN
     GET DIAGNOSTICS pruned = ROW_COUNT;
     PERFORM set_config('keyledger.audit_prune_before', '', true);
     RETURN pruned;
+END $$;
+
+-- Erasure (`keyledger users erase`): the person's address and user agent read redacted, as
+-- the log's sealed values do once their key is destroyed (schemas/personal_data.py).
+CREATE OR REPLACE FUNCTION audit_trail_redact(subject text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    redacted bigint;
+BEGIN
+    PERFORM set_config('keyledger.audit_redact_subject', subject, true);
+    UPDATE audit_trail
+    SET ip = CASE WHEN ip IS NULL THEN NULL ELSE '[erased]' END,
+        user_agent = CASE WHEN user_agent IS NULL THEN NULL ELSE '[erased]' END
+    WHERE (subject_user = subject OR actor = 'user' AND actor_id = subject)
+      AND (ip IS DISTINCT FROM '[erased]' AND ip IS NOT NULL
+           OR user_agent IS DISTINCT FROM '[erased]' AND user_agent IS NOT NULL);
+    GET DIAGNOSTICS redacted = ROW_COUNT;
+    PERFORM set_config('keyledger.audit_redact_subject', '', true);
+    RETURN redacted;
 END $$;
 
 CREATE OR REPLACE TRIGGER audit_trail_refuse_update_delete BEFORE UPDATE OR DELETE ON audit_trail

@@ -11,9 +11,11 @@ from schemas.events import (
     SsoDisabled,
     SsoIdentityLinked,
     SsoUserProvisioned,
+    UserErased,
     encode_event,
     to_snake_case,
 )
+from schemas.personal_data import REDACTED
 
 __all__ = ["IDENTITY_TAKEN", "NAME", "PROJECTION", "UNIQUE_DOMAIN", "statements"]
 
@@ -37,6 +39,8 @@ _IDENTITY: Final = """
 INSERT INTO sso_identities (issuer, subject, user_id, workspace_id, linked_at)
 VALUES ($1, $2, $3, $4, $5)
 """
+# An erased person is reached by no identity any more (a new sign-in makes a new account).
+_FORGET_IDENTITIES: Final = "DELETE FROM sso_identities WHERE user_id = $1"
 
 
 def statements(recorded: RecordedEvent) -> list[Statement]:
@@ -48,9 +52,15 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             return [configure, Statement(_FORGET_DOMAINS, (workspace,)), *domains]
         case SsoDisabled(workspace_id=workspace):
             return [Statement(_DISABLE, (workspace, at)), Statement(_FORGET_DOMAINS, (workspace,))]
+        case SsoUserProvisioned(subject=subject) | SsoIdentityLinked(subject=subject) if (
+            subject == REDACTED
+        ):
+            return []  # a rebuild after the person was erased: nothing to link
         case SsoUserProvisioned() | SsoIdentityLinked():
             args = (event.issuer, event.subject, event.user_id, event.workspace_id, at)
             return [Statement(_IDENTITY, args)]
+        case UserErased(user_id=user_id):
+            return [Statement(_FORGET_IDENTITIES, (user_id,))]
         case _:
             return []
 
@@ -59,7 +69,7 @@ PROJECTION: Final = Projection(
     name=NAME,
     handles=frozenset(
         to_snake_case(cls.__name__)
-        for cls in (SsoConfigured, SsoDisabled, SsoUserProvisioned, SsoIdentityLinked)
+        for cls in (SsoConfigured, SsoDisabled, SsoUserProvisioned, SsoIdentityLinked, UserErased)
     ),
     tables=("sso_identities", "sso_domains", "sso_configs"),
     ddl=load_ddl(NAME),

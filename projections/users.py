@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Final
 
@@ -12,13 +13,15 @@ from schemas.events import (
     LoginSucceeded,
     SsoUserProvisioned,
     UserDisabled,
+    UserErased,
     UserOtpEnabled,
     UserPasswordChanged,
     UserRegistered,
     to_snake_case,
 )
+from schemas.personal_data import REDACTED
 
-__all__ = ["COUNTED_REFUSALS", "NAME", "PROJECTION", "statements"]
+__all__ = ["COUNTED_REFUSALS", "NAME", "PROJECTION", "erased_username", "source_key", "statements"]
 
 NAME: Final = "users"
 
@@ -42,6 +45,31 @@ _OTP_STEP: Final = """
 UPDATE users SET last_otp_step = GREATEST(coalesce(last_otp_step, $2), $2) WHERE user_id = $1
 """
 _FAIL: Final = "INSERT INTO login_failures (key, failed_at) VALUES ($1, $2)"
+# An erased account keeps its row (ids still join to it) without anything personal: it can
+# never sign in again, and its username is free for anyone.
+_ERASE: Final = """
+UPDATE users SET username = $2, password_hash = NULL, password_expires_at = NULL,
+    otp_sealed = NULL, last_otp_step = NULL, disabled = true
+WHERE user_id = $1
+"""
+_FORGET_ALL: Final = "DELETE FROM login_failures WHERE key = $1"
+
+
+def erased_username(user_id: str) -> str:
+    """What an erased account's username reads as: redacted, and unique as usernames are."""
+    return f"{REDACTED} {user_id}"
+
+
+def source_key(ip: str) -> str:
+    """The lockout key of an address: a digest, so the table holds no address in clear."""
+    return "ip:" + hashlib.sha256(ip.encode()).hexdigest()[:32]
+
+
+def _username(user_id: str, username: str) -> str:
+    # A rebuild after an erasure reads the registration's username redacted.
+    return erased_username(user_id) if username == REDACTED else username
+
+
 _FORGET: Final = "DELETE FROM login_failures WHERE key = $1 AND failed_at < $2"
 
 
@@ -54,7 +82,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
                     _REGISTER,
                     (
                         event.user_id,
-                        event.username,
+                        _username(event.user_id, event.username),
                         event.password_hash,
                         event.password_expires_at,
                         event.service_account,
@@ -65,7 +93,8 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             ]
         case SsoUserProvisioned():
             # No password: the account signs in through its workspace's provider only.
-            provisioned = (event.user_id, event.username, None, None, False, event.workspace_id)
+            username = _username(event.user_id, event.username)
+            provisioned = (event.user_id, username, None, None, False, event.workspace_id)
             return [Statement(_REGISTER, (*provisioned, at))]
         case UserPasswordChanged():
             args = (event.user_id, event.password_hash, event.password_expires_at)
@@ -74,6 +103,11 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
             return [Statement(_OTP, (event.user_id, event.sealed_secret))]
         case UserDisabled():
             return [Statement(_DISABLE, (event.user_id,))]
+        case UserErased(user_id=user_id):
+            return [
+                Statement(_ERASE, (user_id, erased_username(user_id))),
+                Statement(_FORGET_ALL, (f"user:{user_id}",)),
+            ]
         case LoginSucceeded(user_id=user_id, otp_step=otp_step):
             # A success clears the account's failures (the address keeps its count).
             cleared = Statement(_FORGET, (f"user:{user_id}", at + timedelta(microseconds=1)))
@@ -83,7 +117,7 @@ def statements(recorded: RecordedEvent) -> list[Statement]:
         case LoginRefused(reason=reason) if reason in COUNTED_REFUSALS:
             keys = [f"user:{event.user_id}"] if event.user_id else []
             if recorded.metadata.ip:
-                keys.append(f"ip:{recorded.metadata.ip}")
+                keys.append(source_key(recorded.metadata.ip))
             return [Statement(_FAIL, (key, at)) for key in keys] + [
                 Statement(_FORGET, (key, at - _KEEP)) for key in keys
             ]
@@ -101,6 +135,7 @@ PROJECTION: Final = Projection(
             UserPasswordChanged,
             UserOtpEnabled,
             UserDisabled,
+            UserErased,
             LoginSucceeded,
             LoginRefused,
         )

@@ -81,6 +81,10 @@ class ExportedEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="record
     leaf_index: int | None = None
     tree_size: int | None = None
     proof: list[str] | None = None
+    # The event's personal values (schemas/personal_data.py) as they read at export time, by
+    # field: in clear, or "[erased]" once their person is erased. `data` and `metadata` keep
+    # them sealed, as hashed. Null when the event holds none.
+    personal: dict[str, str] | None = None
 
 
 EVENT_COLUMNS: Final = ExportedEvent.__struct_fields__

@@ -18,6 +18,7 @@ from schemas.http.management import (
     ClientRegistrationRequest,
     ClientSummary,
     UserCreation,
+    UserErasure,
     UserUpdated,
 )
 from services import administration
@@ -185,6 +186,16 @@ def cmd_users_revoke_tokens(args: argparse.Namespace, run: Runner) -> int:
     return run(args, guarded(body))
 
 
+def cmd_users_erase(args: argparse.Namespace, run: Runner) -> int:
+    async def body(authority: Authority) -> int:
+        user_id = await administration.erase_user(authority, args.username, args.reason, METADATA)
+        # The username is not echoed: it is what was just forgotten.
+        emit(args, UserErasure(user_id=user_id, erased=True), [f"user {user_id} erased"])
+        return 0
+
+    return run(args, guarded(body))
+
+
 def cmd_keys_revoke(args: argparse.Namespace, run: Runner) -> int:
     async def body(authority: Authority) -> int:
         revoked = await administration.revoke_signing_key(
@@ -265,7 +276,11 @@ def _add_users(commands: Any, run: Runner) -> None:
         actions, "revoke-tokens", "revoke every token of a user (the account stays usable)",
         handler(cmd_users_revoke_tokens, run),
     )  # fmt: skip
-    for parser in (disable, revoke):
+    erase = leaf(
+        actions, "erase", "forget a user's personal data (disables the account, revokes tokens)",
+        handler(cmd_users_erase, run),
+    )  # fmt: skip
+    for parser in (disable, revoke, erase):
         parser.add_argument("--username", required=True)
         parser.add_argument("--reason", default="")
 

@@ -23,7 +23,7 @@ from schemas.http.management import (
     UserCreated,
     UserCreation,
 )
-from services import clients, consents, revocation, users
+from services import clients, consents, erasure, revocation, users
 from services.authority import Authority
 from services.clients import ClientRecord, InvalidRegistration
 from services.keys import load_keys, revoke_key, rotate_keys
@@ -38,6 +38,7 @@ __all__ = [
     "create_user",
     "disable_user",
     "enrol_otp",
+    "erase_user",
     "get_client",
     "list_clients",
     "revoke_signing_key",
@@ -230,6 +231,15 @@ async def disable_user(authority: Authority, username: str, reason: str, metadat
     user_id = await _user_id(authority, username)
     if not await users.disable_user(authority.store, user_id, reason, metadata):
         raise Refused("conflict", f"user {username!r} is already disabled")
+    return user_id
+
+
+async def erase_user(authority: Authority, username: str, reason: str, metadata: Metadata) -> str:
+    """Forget a user's personal data (services/erasure.py); the account is disabled first."""
+    _plain(reason, what="a reason")
+    user_id = await _user_id(authority, username)
+    if not await erasure.erase_user(authority, user_id, reason, metadata):
+        raise Refused("conflict", f"user {username!r} is erased already")
     return user_id
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
+from infra.crypto.personal_data import PersonalData
 from infra.postgres import checkpoints
 from infra.postgres.bulk import run_statements
 from infra.postgres.event_store import START, Checkpoint, StoredEvent, read_after
@@ -39,11 +40,17 @@ def _archived(paths: Sequence[Path]) -> Iterator[StoredEvent]:
 
 
 async def rebuild_with_archives(
-    pool: asyncpg.Pool, projection: Projection, archives: Sequence[Path], batch_size: int = 5000
+    pool: asyncpg.Pool,
+    projection: Projection,
+    archives: Sequence[Path],
+    batch_size: int = 5000,
+    *,
+    personal: PersonalData,
 ) -> int:
-    """Drop and rebuild `projection` from the archives and the live log; events replayed."""
+    """Drop and rebuild `projection` from the archives and the live log; events replayed.
+    Projections see personal values opened by `personal`, as the projector's do."""
     if not archives:
-        return await rebuild(pool, projection)
+        return await rebuild(pool, projection, batch_size, personal=personal)
     archived = _archived(archives)
     pending = next(archived, None)
     replayed = 0
@@ -68,14 +75,11 @@ async def rebuild_with_archives(
                 batch = list(heapq.merge(batch, live, key=lambda e: e.checkpoint))
                 if not batch:
                     break
+                decoded = [s.decode() for s in batch if s.event_type in projection.handles]
+                decoded = await personal.opened(conn, decoded)
                 await run_statements(
                     conn,
-                    (
-                        statement
-                        for stored in batch
-                        if stored.event_type in projection.handles
-                        for statement in projection.statements(stored.decode())
-                    ),
+                    (statement for event in decoded for statement in projection.statements(event)),
                     projection.bulk,
                 )
                 replayed += len(batch)

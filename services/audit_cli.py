@@ -145,25 +145,26 @@ def _checkpoint(run: AuthorityRunner) -> Callable[[argparse.Namespace], int]:
     return command
 
 
-def _export(run: PoolRunner) -> Callable[[argparse.Namespace], int]:
+def _export(run: AuthorityRunner) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         if args.start and args.end and args.start >= args.end:
             return _complain("--from must be before --to")
         target = Path(args.out) if args.out else None
         partial = target.with_name(target.name + ".partial") if target else None
 
-        async def body(pool: asyncpg.Pool) -> int:
+        async def body(authority: Authority) -> int:
             with contextlib.ExitStack() as stack:
                 out = sys.stdout
                 if partial is not None:
                     out = stack.enter_context(partial.open("w", encoding="utf-8", newline=""))
                 summary = await export_user(
-                    pool,
+                    authority.pool,
                     ExportWriter(out, args.format),
                     user=args.user,
                     start=args.start,
                     end=args.end,
                     now=utcnow(),
+                    personal=authority.personal,
                 )
             if target is not None and partial is not None:
                 partial.replace(target)  # a reader never sees half an export under the name
@@ -260,7 +261,7 @@ def add_audit_commands(
     checkpoint = add("checkpoint", _checkpoint(with_authority), "seal pending events now")
     checkpoint.add_argument("--json", action="store_true")
     checkpoint.add_argument("--data-dir", help=data_dir_help)
-    export = add("export", _export(with_pool), "a user's events with offline proofs")
+    export = add("export", _export(with_authority), "a user's events with offline proofs")
     export.add_argument("--user", required=True, help="the subject user id")
     export.add_argument("--from", dest="start", type=_instant, help="occurred at or after")
     export.add_argument("--to", dest="end", type=_instant, help="occurred before")

@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from domain.merkle import MerkleTree
+from infra.crypto.personal_data import PersonalData
 from infra.postgres import Connection, audit_checkpoints, checkpoints
 from projections import audit_trail
 from schemas.audit_export import (
@@ -112,6 +113,8 @@ def _cells(exported: ExportedEvent) -> list[str]:
     values["metadata"] = encode_metadata(exported.metadata).decode()
     if exported.proof is not None:
         values["proof"] = msgspec.json.encode(exported.proof).decode()
+    if exported.personal is not None:
+        values["personal"] = msgspec.json.encode(exported.personal).decode()
     return ["" if values[column] is None else str(values[column]) for column in EVENT_COLUMNS]
 
 
@@ -157,7 +160,9 @@ async def export_user(
     start: datetime | None,
     end: datetime | None,
     now: datetime,
+    personal: PersonalData | None = None,
 ) -> ExportSummary:
+    """With `personal`, each event carries its personal values as they read now."""
     summary = ExportSummary()
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         trail = await checkpoints.load(conn, audit_trail.NAME)
@@ -174,7 +179,7 @@ async def export_user(
         writer.header(b"]}")
         writer.end_header()
         proofs = _Proofs(conn)
-        async for exported in _user_events(conn, args, proofs):
+        async for exported in _user_events(conn, args, proofs, personal):
             writer.event(exported)
             summary.events += 1
             if exported.status == "checkpointed":
@@ -187,15 +192,31 @@ async def export_user(
 
 
 async def _user_events(
-    conn: Connection, args: Sequence[object], proofs: _Proofs
+    conn: Connection, args: Sequence[object], proofs: _Proofs, personal: PersonalData | None
 ) -> AsyncIterator[ExportedEvent]:
     user = args[0]
     async for row in conn.cursor(_TRAIL_EVENTS, *args[:3], prefetch=_PREFETCH):
-        yield await _exported(row, _metadata.decode(row["metadata"]), proofs)
+        metadata = _metadata.decode(row["metadata"])
+        opened = await _opened(conn, personal, row, metadata)
+        yield await _exported(row, metadata, proofs, opened)
     async for row in conn.cursor(_TAIL_EVENTS, *args[1:], prefetch=_PREFETCH):
         metadata = _metadata.decode(row["metadata"])
         if _subject(row, metadata) == user:
-            yield await _exported(row, metadata, proofs)
+            opened = await _opened(conn, personal, row, metadata)
+            yield await _exported(row, metadata, proofs, opened)
+
+
+async def _opened(
+    conn: Connection, personal: PersonalData | None, row: asyncpg.Record, metadata: Metadata
+) -> dict[str, str] | None:
+    """The event's personal values as they read now, by field; None if it holds none."""
+    if personal is None:
+        return None
+    try:
+        event = decode_event(row["event_type"], row["schema_version"], row["data"])
+    except (msgspec.MsgspecError, KeyError, ValueError):
+        return None
+    return await personal.read(conn, event, metadata) or None
 
 
 def _subject(row: asyncpg.Record, metadata: Metadata) -> str | None:
@@ -208,7 +229,9 @@ def _subject(row: asyncpg.Record, metadata: Metadata) -> str | None:
     return audit_trail.subject_of(event)
 
 
-async def _exported(row: asyncpg.Record, metadata: Metadata, proofs: _Proofs) -> ExportedEvent:
+async def _exported(
+    row: asyncpg.Record, metadata: Metadata, proofs: _Proofs, opened: dict[str, str] | None
+) -> ExportedEvent:
     place = await proofs.place(row["checkpoint"], row["global_position"], row["hash"])
     return ExportedEvent(
         global_position=row["global_position"],
@@ -229,4 +252,5 @@ async def _exported(row: asyncpg.Record, metadata: Metadata, proofs: _Proofs) ->
         leaf_index=place.leaf_index,
         tree_size=place.tree_size,
         proof=place.proof,
+        personal=opened,
     )

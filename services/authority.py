@@ -15,10 +15,11 @@ from domain.revocation import REVOKING
 from infra.config import Settings
 from infra.crypto.digests import SecretHasher
 from infra.crypto.master_key import derive_key, load_master_key
+from infra.crypto.personal_data import PersonalData
 from infra.crypto.sealing import Sealer
 from infra.postgres.batching import GroupCommit
-from infra.postgres.event_store import EventStore
 from infra.postgres.outage import OUTAGE_ERRORS
+from infra.postgres.sealing_store import SealingEventStore
 from projections import INLINE_BULK, inline_statements
 from services.clients import ClientDirectory
 from services.introspection import TokenLookup
@@ -35,7 +36,7 @@ KEY_REFRESH_S: Final = 5.0
 class Authority:
     settings: Settings
     pool: asyncpg.Pool
-    store: EventStore
+    store: SealingEventStore
     group: GroupCommit
     clients: ClientDirectory
     tokens: TokenLookup
@@ -44,6 +45,11 @@ class Authority:
     csrf_key: bytes
     keys: KeyRing
     limits: RateLimits
+
+    @property
+    def personal(self) -> PersonalData:
+        """The one reader of personal values (and what seals them): schemas/personal_data.py."""
+        return self.store.personal
 
     @property
     def issuer(self) -> str:
@@ -72,8 +78,9 @@ async def open_authority(
 ) -> Authority:
     master = master_key(settings)
     sealer = Sealer({"k1": derive_key(master, "seal:k1")}, current="k1")
-    store = EventStore(
+    store = SealingEventStore(
         pool,
+        PersonalData(pool, sealer),
         inline=inline_statements,
         bulk=INLINE_BULK,
         on_commit=on_commit,

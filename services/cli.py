@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from infra.config import ConfigError, Settings, load_settings
+from infra.crypto.personal_data import PersonalData
 from infra.crypto.sealing import SealError
 from infra.embedded import running_nats_url
 from infra.logging import configure_logging
@@ -27,7 +28,7 @@ from services.admin_cli import add_admin_commands
 from services.archive_replay import rebuild_with_archives
 from services.archive_source import ArchiveFormatError, archive_files
 from services.audit_cli import add_audit_commands
-from services.authority import open_authority
+from services.authority import open_authority, open_sealer
 from services.console_cli import add_console_commands
 from services.log_cli import add_log_commands
 from services.projector import projection_status
@@ -216,9 +217,12 @@ def cmd_projections_rebuild(args: argparse.Namespace) -> int:
     except ArchiveFormatError as error:
         print(f"keyledger: {error}", file=sys.stderr)
         return 2
+    settings = _settings(args)
 
     async def body(pool: asyncpg.Pool) -> int:
-        count = await rebuild_with_archives(pool, projection, archives)
+        # Personal values are opened as they are replayed: an erased person's read redacted.
+        personal = PersonalData(pool, open_sealer(settings))
+        count = await rebuild_with_archives(pool, projection, archives, personal=personal)
         where = f" and {len(archives)} archive files" if archives else ""
         print(f"{projection.name} rebuilt from position 0{where}: {count} events replayed")
         return 0

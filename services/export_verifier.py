@@ -191,7 +191,8 @@ def _csv_rows(lines: TextIO) -> Iterator[tuple[int, ExportedEvent | str]]:
     csv.field_size_limit(sys.maxsize)  # payloads may exceed the module's 128 KiB default
     reader = csv.reader(lines)
     columns = next(reader, None)
-    if columns != list(EVENT_COLUMNS):
+    # Exports from before `personal` existed lack its (last) column.
+    if columns not in (list(EVENT_COLUMNS), list(EVENT_COLUMNS[:-1])):
         raise ExportFormatError(f"line 2 must name the columns {','.join(EVENT_COLUMNS)}")
     for cells in reader:
         number = reader.line_num + 1  # the preamble line was read before the reader started
@@ -209,6 +210,8 @@ def _from_cells(cells: dict[str, str]) -> ExportedEvent | str:
     try:
         values["metadata"] = msgspec.json.decode(cells["metadata"])
         values["proof"] = msgspec.json.decode(cells["proof"]) if cells["proof"] else None
+        personal = cells.get("personal")
+        values["personal"] = msgspec.json.decode(personal) if personal else None
         return msgspec.convert(values, ExportedEvent, strict=False)
     except msgspec.MsgspecError as error:
         return f"malformed row: {error}"

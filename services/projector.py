@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 import structlog
 
+from infra.crypto.personal_data import PersonalData
 from infra.postgres import Connection, checkpoints
 from infra.postgres.bulk import run_statements
 from infra.postgres.event_store import START, Checkpoint, read_after_follower
@@ -42,36 +43,54 @@ def projection_lock(name: str) -> int:
     return zlib.crc32(f"projection:{name}".encode())
 
 
-async def step(pool: asyncpg.Pool, projection: Projection, batch_size: int) -> int:
-    """Apply the next batch of events to one projection; returns how many were read."""
+async def step(
+    pool: asyncpg.Pool,
+    projection: Projection,
+    batch_size: int,
+    personal: PersonalData,
+) -> int:
+    """Apply the next batch of events to one projection; returns how many were read.
+
+    Projections see personal values opened by `personal` (redacted once their person is
+    erased), never as stored: a projection holding ciphertext could not be searched.
+    """
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(projection.name))
         events = await read_after_follower(conn, projection.name, batch_size)
         if not events:
             return 0
+        decoded = [stored.decode() for stored in events if stored.event_type in projection.handles]
+        decoded = await personal.opened(conn, decoded)
         await run_statements(
             conn,
-            (
-                statement
-                for stored in events
-                if stored.event_type in projection.handles
-                for statement in projection.statements(stored.decode())
-            ),
+            (statement for event in decoded for statement in projection.statements(event)),
             projection.bulk,
         )
         await checkpoints.advance(conn, projection.name, events[-1].checkpoint)
         return len(events)
 
 
-async def catch_up(pool: asyncpg.Pool, projection: Projection, batch_size: int = 2000) -> int:
+async def catch_up(
+    pool: asyncpg.Pool,
+    projection: Projection,
+    batch_size: int = 2000,
+    *,
+    personal: PersonalData,
+) -> int:
     """Run batches until the projection has seen every committed event; returns the count."""
     total = 0
-    while read := await step(pool, projection, batch_size):
+    while read := await step(pool, projection, batch_size, personal):
         total += read
     return total
 
 
-async def rebuild(pool: asyncpg.Pool, projection: Projection, batch_size: int = 5000) -> int:
+async def rebuild(
+    pool: asyncpg.Pool,
+    projection: Projection,
+    batch_size: int = 5000,
+    *,
+    personal: PersonalData,
+) -> int:
     """Drop the projection's tables, recreate them, and replay the log from position 0.
 
     Secondary indexes are built after the replay, once, rather than maintained row by row.
@@ -81,7 +100,7 @@ async def rebuild(pool: asyncpg.Pool, projection: Projection, batch_size: int = 
         await conn.execute(projection.drop_sql)
         await conn.execute(projection.ddl)
         await checkpoints.reset(conn, projection.name, START)
-    replayed = await catch_up(pool, projection, batch_size)
+    replayed = await catch_up(pool, projection, batch_size, personal=personal)
     if projection.indexes:
         async with pool.acquire() as conn:
             await conn.execute(projection.indexes)
@@ -97,8 +116,10 @@ class Projector:
         *,
         batch_size: int = 2000,
         poll_interval: float = 0.5,
+        personal: PersonalData,
     ) -> None:
         self._pool = pool
+        self._personal = personal
         self._projections = projections
         self._wakeup = wakeup
         self._batch_size = batch_size
@@ -115,7 +136,7 @@ class Projector:
         while True:
             woken.clear()
             try:
-                read = await step(self._pool, projection, self._batch_size)
+                read = await step(self._pool, projection, self._batch_size, self._personal)
                 if read == 0 and await self._held_back(projection.name):
                     await held_back.pause()
                     continue

@@ -20,9 +20,11 @@ from infra.crypto.sealing import Sealer
 from infra.postgres.batching import GroupCommit
 from infra.postgres.event_store import EventStore
 from projections.sso_queries import sso_required
+from projections.users import source_key
 from schemas.envelope import Metadata
 from schemas.events import LoginRefused, LoginSucceeded, PasswordHash, Sealed, UserRegistered
 from schemas.events.login import LoginEvent, LoginMethod
+from schemas.personal_data import REDACTED
 from services.commands import append_to_new_stream, execute, utcnow
 
 __all__ = [
@@ -72,6 +74,9 @@ async def create_user(
 ) -> str:
     if not username or len(username) > 255 or not username.isprintable():
         raise ValueError("a username is 1 to 255 printable characters")
+    if username.startswith(REDACTED):
+        # What erased accounts' usernames read as: taking one would block that erasure.
+        raise ValueError(f"a username may not start with {REDACTED!r}")
     user_id = uuid.uuid4().hex
     registered = UserRegistered(
         user_id=user_id,
@@ -175,7 +180,7 @@ async def _locked_until(
 ) -> datetime | None:
     keys = {f"user:{user_id}": lockout.ACCOUNT} if user_id else {}
     if ip:
-        keys[f"ip:{ip}"] = lockout.SOURCE
+        keys[source_key(ip)] = lockout.SOURCE
     if not keys:
         return None
     window = max(policy.window for policy in keys.values())

@@ -12,10 +12,11 @@ import asyncpg
 import structlog
 
 from infra.config import Settings
+from infra.crypto.personal_data import PersonalData
 from infra.nats_bus import BusUnavailable, EventBus
-from infra.postgres.event_store import EventStore
 from infra.postgres.notify import Notifier, Wakeup
 from infra.postgres.partitions import add_partitions
+from infra.postgres.sealing_store import SealingEventStore
 from projections import ASYNC, INLINE_BULK, inline_statements
 from services.authority import open_sealer
 from services.checkpointer import Checkpointer, key_ring_signer
@@ -44,12 +45,18 @@ async def run_worker(settings: Settings) -> None:
     scheduler_pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=10)
     wakeup = Wakeup()
     poll = settings.poll_interval_ms / 1000
+    sealer = open_sealer(settings)
     projector = Projector(
-        pool, ASYNC, wakeup, batch_size=settings.projector_batch_size, poll_interval=poll
+        pool,
+        ASYNC,
+        wakeup,
+        batch_size=settings.projector_batch_size,
+        poll_interval=poll,
+        personal=PersonalData(pool, sealer),
     )
     checkpointer = Checkpointer(
         pool,
-        key_ring_signer(pool, open_sealer(settings)),
+        key_ring_signer(pool, sealer),
         issuer=settings.issuer_url,
         max_events=settings.checkpoint_events,
         interval_s=settings.checkpoint_interval_s,
@@ -57,8 +64,9 @@ async def run_worker(settings: Settings) -> None:
     )
     # The scheduler appends (refreshes, health checks) with the inline projections, as the API.
     notifier = Notifier(scheduler_pool)
-    store = EventStore(
+    store = SealingEventStore(
         scheduler_pool,
+        PersonalData(scheduler_pool, sealer),
         inline=inline_statements,
         bulk=INLINE_BULK,
         on_commit=notifier.poke,

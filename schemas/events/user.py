@@ -11,6 +11,7 @@ __all__ = [
     "SsoIdentityLinked",
     "SsoUserProvisioned",
     "UserDisabled",
+    "UserErased",
     "UserEvent",
     "UserOtpEnabled",
     "UserPasswordChanged",
@@ -56,6 +57,15 @@ class UserTokensRevoked(EventBase, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class UserErased(EventBase, frozen=True, kw_only=True):
+    """The user's personal data is forgotten: their data key is destroyed, so every sealed
+    personal value of theirs in the log reads as redacted from now on (schemas/personal_data.py).
+    Carries no personal data itself; the account is disabled first (UserDisabled)."""
+
+    user_id: str
+    reason: str = ""
+
+
 class SsoUserProvisioned(EventBase, frozen=True, kw_only=True):
     """An account made at its first sign-in through a workspace's identity provider (just in
     time): no password; the provider's (issuer, subject) names it from now on."""
@@ -83,6 +93,7 @@ UserEvent = (
     | UserOtpEnabled
     | UserDisabled
     | UserTokensRevoked
+    | UserErased
     | SsoUserProvisioned
     | SsoIdentityLinked
 )

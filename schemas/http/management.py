@@ -27,6 +27,8 @@ __all__ = [
     "UserCreated",
     "UserCreation",
     "UserDisabling",
+    "UserErasing",
+    "UserErasure",
     "UserUpdated",
     "WorkspaceUpdated",
 ]
@@ -128,9 +130,22 @@ class UserDisabling(_Request, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class UserErasing(_Request, frozen=True, kw_only=True):
+    """Why a user's personal data is forgotten; kept in clear, so it names no one."""
+
+    reason: str = ""
+
+
 class UserUpdated(_Response, frozen=True, kw_only=True):
     user_id: str
     username: str
+
+
+class UserErasure(_Response, frozen=True, kw_only=True):
+    """A user forgotten: the id stays (it names no one once their data key is gone)."""
+
+    user_id: str
+    erased: bool
 
 
 class OtpEnrolled(_Response, frozen=True, kw_only=True):

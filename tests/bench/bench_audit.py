@@ -51,6 +51,7 @@ from tests.bench import audit_history
 from tests.bench.databases import bench_database
 from tests.bench.stats import percentile
 from tests.factories import access_token_issued, token_stream
+from tests.personal import reader
 
 TARGETS: Final = {
     "rebuild_events_per_s": 20_000.0,
@@ -143,7 +144,9 @@ async def measure_lag(url: str, pool: asyncpg.Pool) -> tuple[float, float]:
     """The projector live (woken by NOTIFY) while single appends arrive at LAG_RATE/s."""
     wakeup, notifier = Wakeup(), Notifier(pool)
     store = EventStore(pool, on_commit=notifier.poke)
-    projector = Projector(pool, (audit_trail.PROJECTION,), wakeup, poll_interval=0.5)
+    projector = Projector(
+        pool, (audit_trail.PROJECTION,), wakeup, poll_interval=0.5, personal=reader(pool)
+    )
     lags: list[float] = []
     tasks = [asyncio.create_task(wakeup.keep_listening(url)), asyncio.create_task(projector.run())]
 
@@ -190,7 +193,7 @@ async def run(args: argparse.Namespace) -> Report:
             generated = time.perf_counter() - start
             _say(f"  {events:,} events in {generated:.0f} s; rebuilding audit_trail ...")
             start = time.perf_counter()
-            rebuilt = await rebuild(pool, audit_trail.PROJECTION)
+            rebuilt = await rebuild(pool, audit_trail.PROJECTION, personal=reader(pool))
             rebuild_rate = rebuilt / (time.perf_counter() - start)
             settings = load_settings(overrides={"data_dir": tmp, "database_url": url})
             authority = await open_authority(settings, pool)
@@ -213,7 +216,7 @@ async def run(args: argparse.Namespace) -> Report:
             exported = await export_workspace(authority, "ws-3")
             export_rate = exported / (time.perf_counter() - start)
             # The reads above were audited: project them first, so lag measures only the load.
-            await catch_up(pool, audit_trail.PROJECTION)
+            await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
             _say(f"  lag at {LAG_RATE:,} events/s for {LAG_SECONDS:g} s ...")
             lag_max, lag_p99 = await measure_lag(url, pool)
     return Report(

@@ -21,6 +21,7 @@ from projections import audit_trail
 from schemas.envelope import Metadata, NewEvent
 from schemas.events import AccessTokenIssued, Jti
 from services.projector import catch_up
+from tests.personal import reader
 
 pytestmark = pytest.mark.asyncio
 
@@ -123,7 +124,7 @@ async def test_a_workspace_caller_sees_only_its_workspace_whatever_it_filters(
     await append_issued(store, 4, theirs, "their-client")
     _, headers = await auditor(api, make_client, ours)
     _, platform = await auditor(api, make_client, None)
-    await catch_up(pool, audit_trail.PROJECTION)
+    await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
 
     everything = await api.get("/audit/events", params={"limit": 1000}, headers=headers)
     assert everything.status_code == 200, everything.text
@@ -184,7 +185,7 @@ async def _page_through(
             # It commits now, with a lower position than rows the first page showed.
             await late_tx.commit()
         await append_issued(store, 2, workspace, "busy-client")
-        await catch_up(pool, audit_trail.PROJECTION)
+        await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
         cursor = answer.json()["next_cursor"]
         if cursor is None:
             return pages
@@ -204,7 +205,9 @@ async def test_pages_are_disjoint_and_complete_while_rows_land_between_requests(
         # Released connections roll back whatever a failed assertion left open.
         await _late_commit(store, first, late, workspace)
         await first_tx.commit()
-        await catch_up(pool, audit_trail.PROJECTION)  # stops below the open transaction
+        await catch_up(
+            pool, audit_trail.PROJECTION, personal=reader(pool)
+        )  # stops below the open transaction
         # The steady rows, the first one, the auditor's registration and token; not the late.
         present = await _workspace_rows(pool, workspace)
         assert len(present) == 20 + 1 + 2
@@ -233,7 +236,7 @@ async def test_export_streams_every_matching_row_as_ndjson_and_csv(
     workspace = f"w-{uuid.uuid4().hex[:8]}"
     client, headers = await auditor(api, make_client, workspace)
     await append_issued(store, 1234, workspace, "exported-client")
-    await catch_up(pool, audit_trail.PROJECTION)
+    await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
     async with pool.acquire() as conn:
         expected = [
             str(row["event_id"])
@@ -268,7 +271,7 @@ async def test_export_streams_every_matching_row_as_ndjson_and_csv(
         rows[0]["occurred_at"]
     )
 
-    await catch_up(pool, audit_trail.PROJECTION)
+    await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
     async with pool.acquire() as conn:
         reads = await conn.fetch(
             "SELECT resource FROM audit_trail WHERE action = 'audit_trail_read' AND actor_id = $1",

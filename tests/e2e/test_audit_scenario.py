@@ -24,6 +24,7 @@ from tests.e2e.authorize_flow import (
     redirected,
     refresh_token,
 )
+from tests.personal import reader
 
 # (action, outcome, reason) of every row about the user, in log order.
 EXPECTED = [
@@ -119,7 +120,7 @@ async def test_a_users_story_gives_exactly_the_expected_audit_rows_in_order(
     )
     assert introspected.json() == {"active": False}
 
-    await catch_up(pool, audit_trail.PROJECTION)
+    await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             """SELECT action, outcome, reason, actor, client_id, ip, stream_id, resource
@@ -177,7 +178,7 @@ async def test_a_bad_secret_a_denied_consent_and_a_lockout_are_audited_as_failur
     ]
     assert statuses == [400] * 5 + [429]
 
-    await catch_up(pool, audit_trail.PROJECTION)
+    await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
     async with pool.acquire() as conn:
         refused = await conn.fetch(
             """SELECT action, outcome, reason, resource FROM audit_trail

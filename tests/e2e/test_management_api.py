@@ -230,6 +230,12 @@ async def test_admin_manages_users_and_rotates_keys(
     disabled = await api.post(f"/manage/users/{username}/disable", headers=admin)
     assert disabled.status_code == 200
     _error(await api.post(f"/manage/users/{username}/disable", headers=admin), 409, "conflict")
+    # A disabled account may still be erased; then its name is nobody's.
+    erased = await api.post(
+        f"/manage/users/{username}/erase", json={"reason": "request 7"}, headers=admin
+    )
+    assert erased.json() == {"user_id": user["user_id"], "erased": True}
+    _error(await api.post(f"/manage/users/{username}/erase", headers=admin), 404, "not_found")
     missing = await api.post("/manage/users/nobody-here/password", json={"password": "x" * 9})
     _error(missing, 401, "invalid_token")
     unknown = await api.post(

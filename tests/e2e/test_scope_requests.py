@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from projections import audit_trail
 from services.projector import catch_up
+from tests.personal import reader
 
 
 async def test_a_client_asking_beyond_its_scopes_is_refused_and_the_refusal_recorded(
@@ -25,7 +26,7 @@ async def test_a_client_asking_beyond_its_scopes_is_refused_and_the_refusal_reco
     answer = await api.post("/oauth/token", data=form, auth=client.basic)
     assert (answer.status_code, answer.json()["error"]) == (400, "invalid_scope")
 
-    await catch_up(pool, audit_trail.PROJECTION)
+    await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT action, outcome, reason, resource FROM audit_trail"

@@ -18,6 +18,7 @@ from services.authority import Authority
 from services.projector import catch_up
 from services.users import create_user
 from services.workspaces import create_api_key, create_workspace
+from tests.personal import reader
 
 ISOLATED = ("api_keys", "workspace_members", "workspaces", "token_state", "clients",
             "audit_trail", "consents")  # fmt: skip
@@ -55,7 +56,7 @@ async def test_an_unfiltered_query_sees_only_its_own_workspace(
 ) -> None:
     first = await _populated_workspace(api, authority, make_client)
     second = await _populated_workspace(api, authority, make_client)
-    await catch_up(pool, audit_trail.PROJECTION)
+    await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
     async with pool.acquire() as conn:
         everywhere = {table: await _unfiltered(conn, table) for table in ISOLATED}
     # The service's own role sees both (it owns the tables): the data is there to leak.

@@ -32,6 +32,7 @@ from tests.faults.ledger import (
 )
 from tests.faults.load import TokenLoad
 from tests.faults.processes import OwnedProcess
+from tests.personal import reader
 
 KILLS = 2
 # Each table in the order that makes a live and a rebuilt copy comparable row by row.
@@ -123,7 +124,7 @@ async def test_a_worker_killed_twice_under_load_resumes_without_skipping_or_doub
 
     live = {p.name: await _rows(pool, p.name) for p in ASYNC}
     for projection in ASYNC:
-        await rebuild(pool, projection)
+        await rebuild(pool, projection, personal=reader(pool))
     rebuilt = {p.name: await _rows(pool, p.name) for p in ASYNC}
     lost = lost_writes(load.acknowledged(), await logged_token_digests(pool))
     published = await publication(rig.bus, pool)

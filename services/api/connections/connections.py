@@ -92,6 +92,8 @@ async def list_connections(
     if workspace_id is not None:
         if len(workspace_id) > _MAX_ID:
             raise Refused("invalid_request", "workspace_id is too long")
+        if "\x00" in workspace_id:  # PostgreSQL text cannot hold it: a 400, not a 500
+            raise Refused("invalid_request", "workspace_id must not contain NUL characters")
         await require_workspace_role(connector, workspace_id, owner.user_id, "member")
         return ConnectionList(connections=await views.listed(connector, workspace_id=workspace_id))
     return ConnectionList(connections=await views.listed(connector, user_id=owner.user_id))

@@ -101,6 +101,7 @@ async def signed_export(request: Request[Any, Any, Any]) -> Response[str] | Stre
         start=search.query.from_,
         end=search.query.to,
         now=utcnow(),
+        personal=authority.personal,
     )
     await _record(authority, auditor(request, user), search, summary.events)
     return Stream(_chunks(spool), media_type=_MEDIA[fmt], headers=_attachment("signed-export", fmt))

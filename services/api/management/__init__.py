@@ -32,6 +32,7 @@ def management_router() -> Router:
             users.enrol_otp,
             users.disable_user,
             users.revoke_user_tokens,
+            users.erase_user,
             users.withdraw_consent,
             keys.rotate_keys,
             keys.revoke_key,

@@ -1,4 +1,4 @@
-"""User management: create accounts, set passwords, enrol TOTP, disable, revoke tokens."""
+"""User management: create accounts, set passwords, enrol TOTP, disable, revoke tokens, erase."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from schemas.http.management import (
     UserCreated,
     UserCreation,
     UserDisabling,
+    UserErasing,
+    UserErasure,
     UserUpdated,
 )
 from services import administration
@@ -26,6 +28,7 @@ __all__ = [
     "create_user",
     "disable_user",
     "enrol_otp",
+    "erase_user",
     "revoke_user_tokens",
     "set_password",
     "withdraw_consent",
@@ -83,6 +86,17 @@ async def revoke_user_tokens(
         _authority(request), username, body.reason, admin.metadata
     )
     return UserUpdated(user_id=user_id, username=username)
+
+
+@post("/users/{username:str}/erase", status_code=200)
+async def erase_user(
+    request: Request[Any, Any, Any], admin: NamedDependency[Admin], username: FromPath[str]
+) -> UserErasure:
+    body = await read_body(request, UserErasing, optional=True)
+    user_id = await administration.erase_user(
+        _authority(request), username, body.reason, admin.metadata
+    )
+    return UserErasure(user_id=user_id, erased=True)
 
 
 @delete("/users/{username:str}/consents/{client_id:str}", status_code=204)

@@ -28,6 +28,7 @@ from schemas.http.management import (
     TokensRevocation,
     UserCreation,
     UserDisabling,
+    UserErasing,
 )
 from schemas.http.oauth import (
     AuthorizationParameters,
@@ -227,6 +228,11 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
     ),
     ("post", "/manage/users/{username}/revoke-tokens"): _manage(
         "Revoke every token of a user", TokensRevocation, optional=True
+    ),
+    ("post", "/manage/users/{username}/erase"): _manage(
+        "Forget a user's personal data (disables the account, revokes its tokens)",
+        UserErasing,
+        optional=True,
     ),
     ("delete", "/manage/users/{username}/consents/{client_id}"): _manage(
         "Withdraw a user's consent to a client"

@@ -11,6 +11,7 @@ import pytest
 from projections import audit_trail
 from services.projector import catch_up
 from tests.e2e.connections.harness import Downstream, Upstream, cli, state_of
+from tests.personal import reader
 
 pytestmark = pytest.mark.asyncio
 
@@ -42,7 +43,7 @@ async def test_a_user_connects_through_the_upstream_pages_and_sees_a_healthy_con
         assert held.access.reveal() not in text and held.refresh.reveal() not in text
 
     assert await down.event_types(connection_id) == ["connection_started", "connection_established"]
-    await catch_up(down.pool, audit_trail.PROJECTION)
+    await catch_up(down.pool, audit_trail.PROJECTION, personal=reader(down.pool))
     async with down.pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT action, outcome, subject_user, resource FROM audit_trail"

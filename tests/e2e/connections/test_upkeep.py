@@ -13,6 +13,7 @@ from infra.crypto.secret import Secret
 from projections import audit_trail
 from services.projector import catch_up
 from tests.e2e.connections.harness import Downstream, Upstream, cli, eventually, scheduling
+from tests.personal import reader
 
 pytestmark = pytest.mark.asyncio
 
@@ -125,7 +126,7 @@ async def test_a_revocation_at_the_upstream_is_found_by_the_health_check(
     assert json.loads(out)["status"] == "revoked"
     assert await upstream.count("refresh_token_reuse_detected") == 0
     # The audit trail tells the owner's story, the scheduler's actions with their outcomes.
-    await catch_up(down.pool, audit_trail.PROJECTION)
+    await catch_up(down.pool, audit_trail.PROJECTION, personal=reader(down.pool))
     async with down.pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT action, outcome, reason, actor_id, subject_user FROM audit_trail"

@@ -8,6 +8,7 @@ import pytest
 from projections import audit_trail
 from services.projector import catch_up
 from tests.e2e.connections.harness import Downstream, Upstream
+from tests.personal import reader
 
 pytestmark = pytest.mark.asyncio
 
@@ -80,7 +81,9 @@ async def test_a_workspace_connection_is_an_admins_to_make_and_its_members_to_se
     ended = await down.http.delete(f"/connections/{connection_id}", headers=owner.headers)
     assert ended.status_code == 204
     assert (await down.status(member, connection_id))["status"] == "revoked"
-    await catch_up(down.pool, audit_trail.PROJECTION)  # the workspace's trail has its story
+    await catch_up(
+        down.pool, audit_trail.PROJECTION, personal=reader(down.pool)
+    )  # the workspace's trail has its story
     async with down.pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT action, workspace_id, subject_user FROM audit_trail WHERE resource = $1"

@@ -87,7 +87,7 @@ async def test_archive_then_verify_from_archives_and_live_log(
     before = datetime.now(UTC) - timedelta(days=1)
 
     await seal_all(authority, max_events=200)
-    await catch_up(authority.pool, audit_trail.PROJECTION)
+    await catch_up(authority.pool, audit_trail.PROJECTION, personal=authority.store.personal)
     async with authority.pool.acquire() as conn:
         # A follower that has not read the first partition yet holds it back.
         await conn.execute(
@@ -138,8 +138,10 @@ async def test_archive_then_verify_from_archives_and_live_log(
     assert "log intact" in out
 
     # The trail rebuilt from the archive and the live log is the trail the projector built.
-    await catch_up(authority.pool, audit_trail.PROJECTION)
-    await rebuild_with_archives(authority.pool, audit_trail.PROJECTION, [archive])
+    await catch_up(authority.pool, audit_trail.PROJECTION, personal=authority.store.personal)
+    await rebuild_with_archives(
+        authority.pool, audit_trail.PROJECTION, [archive], personal=authority.store.personal
+    )
     async with authority.pool.acquire() as conn:
         rebuilt = await conn.fetch(TRAIL)
     assert rebuilt[: len(trail)] == trail

@@ -24,6 +24,7 @@ from services.projector import step
 from services.relay import Relay
 from tests.factories import access_token_issued, token_stream
 from tests.jetstream import event_ids, stream_messages, wait_for_messages
+from tests.personal import reader
 
 
 @pytest.fixture
@@ -71,12 +72,12 @@ async def test_a_transaction_that_commits_late_with_a_lower_position_is_not_skip
         # Followers must not move past the open transaction's position.
         async with fresh_pool.acquire() as conn:
             assert await relay.publish_once(conn) == 0
-        assert await step(fresh_pool, audit_trail.PROJECTION, 100) == 0
+        assert await step(fresh_pool, audit_trail.PROJECTION, 100, reader(fresh_pool)) == 0
         await slow.commit()
 
     async with fresh_pool.acquire() as conn:
         assert await relay.publish_once(conn) == 2
-    assert await step(fresh_pool, audit_trail.PROJECTION, 100) == 2
+    assert await step(fresh_pool, audit_trail.PROJECTION, 100, reader(fresh_pool)) == 2
     assert event_ids(await stream_messages(bus)) == [early.event_id, late.event_id]
     async with fresh_pool.acquire() as conn:
         audited = await conn.fetch("SELECT event_id FROM audit_trail ORDER BY global_position")

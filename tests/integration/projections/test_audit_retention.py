@@ -13,6 +13,7 @@ from projections import audit_trail
 from services.projector import catch_up, rebuild
 from services.retention import prune_audit_trail
 from tests.factories import access_token_issued, token_stream
+from tests.personal import reader
 
 
 async def _rows(pool: asyncpg.Pool, stream_ids: list[str]) -> int:
@@ -40,7 +41,7 @@ async def test_only_the_prune_function_deletes_audit_rows_and_only_old_ones(
     )
     recent = token_stream()
     await store.append(recent, NEW_STREAM, [access_token_issued("c1")])
-    await catch_up(pool, audit_trail.PROJECTION)
+    await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
     assert await _rows(pool, old) == 5
 
     async with pool.acquire() as conn:
@@ -58,7 +59,7 @@ async def test_only_the_prune_function_deletes_audit_rows_and_only_old_ones(
 
     assert report.rows >= 5 and report.retention_days == 30
     assert await _rows(pool, old) == 0 and await _rows(pool, [recent]) == 1
-    await catch_up(pool, audit_trail.PROJECTION)
+    await catch_up(pool, audit_trail.PROJECTION, personal=reader(pool))
     async with pool.acquire() as conn:
         logged = await conn.fetchrow(
             "SELECT actor, resource FROM audit_trail WHERE action = 'audit_trail_pruned'"
@@ -67,5 +68,5 @@ async def test_only_the_prune_function_deletes_audit_rows_and_only_old_ones(
     assert logged is not None and tuple(logged) == ("admin", "audit:prune")
 
     # The log was never touched: a rebuild brings the pruned rows back.
-    await rebuild(pool, audit_trail.PROJECTION)
+    await rebuild(pool, audit_trail.PROJECTION, personal=reader(pool))
     assert await _rows(pool, old) == 5

@@ -15,6 +15,7 @@ from schemas.events import ClientRegistered
 from services.commands import execute
 from services.consents import consent_stream
 from services.projector import catch_up, rebuild
+from tests.personal import reader
 
 USER = Metadata(actor="user")
 
@@ -50,7 +51,7 @@ async def test_consents_follow_grants_and_withdrawals_and_a_rebuild_gives_the_sa
         await execute(store, consent_domain.decider, consent_stream(user, client), command, USER)
 
     await grant(ann, in_workspace, "openid", "read")
-    await catch_up(pool, consents.PROJECTION)
+    await catch_up(pool, consents.PROJECTION, personal=reader(pool))
     (first,) = await _rows(pool, [ann])
     await grant(ann, in_workspace, "write")  # wider: same consent, since the first grant
     await grant(ann, alone, "read")
@@ -58,7 +59,7 @@ async def test_consents_follow_grants_and_withdrawals_and_a_rebuild_gives_the_sa
     await grant(bob, alone, "read", workspace="ws-metadata")
     await withdraw(bob, alone)
     await grant(bob, alone, "openid")  # after a withdrawal: a new consent, current again
-    await catch_up(pool, consents.PROJECTION)
+    await catch_up(pool, consents.PROJECTION, personal=reader(pool))
     live = await _rows(pool, [ann, bob])
 
     summary = [
@@ -83,6 +84,6 @@ async def test_consents_follow_grants_and_withdrawals_and_a_rebuild_gives_the_sa
         (in_workspace, ("openid", "read", "write"))
     ]
 
-    await rebuild(pool, consents.PROJECTION)
+    await rebuild(pool, consents.PROJECTION, personal=reader(pool))
 
     assert await _rows(pool, [ann, bob]) == live

@@ -1,4 +1,4 @@
-"""User account rules: registration, password change, TOTP enrolment, final disabling."""
+"""User account rules: registration, password change, TOTP enrolment, disabling, erasure."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from domain.user import (
     Disabled,
     DisableUser,
     EnableOtp,
+    Erased,
+    EraseUser,
     NoUser,
     RegisterUser,
     decider,
@@ -18,6 +20,7 @@ from schemas.events import (
     PasswordHash,
     Sealed,
     UserDisabled,
+    UserErased,
     UserOtpEnabled,
     UserPasswordChanged,
     UserRegistered,
@@ -57,12 +60,30 @@ def test_commands_for_a_user_who_never_registered_decide_nothing() -> None:
     user.when(DisableUser()).then_nothing()
 
 
-def test_disabling_a_user_is_final() -> None:
+def test_disabling_a_user_is_final_but_for_erasure() -> None:
     disabled = user.given(REGISTERED).when(DisableUser(reason="left"))
     disabled.then(UserDisabled(user_id="u1", reason="left")).and_state_is(Disabled)
-    assert decider.is_terminal(disabled.state)
+    assert not decider.is_terminal(disabled.state)  # a disabled account may still be erased
     after = user.given(REGISTERED, *disabled.events)
     after.when(ChangePassword(password_hash=NEW_HASH)).then_nothing().and_state_is(Disabled)
     after.when(EnableOtp(sealed_secret=SEED)).then_nothing()
     after.when(DisableUser(reason="again")).then_nothing()
     after.when(RegisterUser(registered=REGISTERED)).then_nothing()
+
+
+def test_erasing_a_user_disables_the_account_first_then_forgets_it_for_good() -> None:
+    erased = user.given(REGISTERED).when(EraseUser(reason="request 42"))
+    erased.then(
+        UserDisabled(user_id="u1", reason="erased"), UserErased(user_id="u1", reason="request 42")
+    ).and_state_is(Erased)
+    assert decider.is_terminal(erased.state)
+    after = user.given(REGISTERED, *erased.events)
+    after.when(EraseUser()).then_nothing()
+    after.when(DisableUser()).then_nothing()
+    after.when(ChangePassword(password_hash=NEW_HASH)).then_nothing().and_state_is(Erased)
+
+
+def test_a_disabled_user_is_erased_without_being_disabled_twice() -> None:
+    disabled = UserDisabled(user_id="u1", reason="left")
+    user.given(REGISTERED, disabled).when(EraseUser()).then(UserErased(user_id="u1"))
+    user.when(EraseUser()).then_nothing().and_state_is(NoUser)

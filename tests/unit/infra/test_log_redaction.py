@@ -63,3 +63,24 @@ def test_a_library_exception_logs_a_plain_traceback_without_locals_and_scrubbed(
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "library_failed" in err
     assert "hunter2-local-only" not in err and JWT not in err
+
+
+def test_personal_data_named_fields_are_redacted_wherever_they_are() -> None:
+    event = redact(
+        None,
+        "info",
+        {
+            "event": "sign_in",
+            "username": "ada@example.org",
+            "ip": "192.0.2.7",
+            "user_agent": "Probe/1.0",
+            "request": {"email": "ada@example.org", "peer": "192.0.2.7"},
+            "recipient": "kept",
+            "user_id": "u1",
+        },
+    )
+    rendered = repr(event)
+    for personal in ("ada@example.org", "192.0.2.7", "Probe/1.0"):
+        assert personal not in rendered
+    assert event["recipient"] == "kept"
+    assert event["user_id"] == "u1"  # an id names no one once the person is erased

@@ -25,12 +25,14 @@ import httpx
 from domain.policies.pkce import challenge_s256
 from infra.config import Settings
 from schemas.envelope import Metadata
+from schemas.events import decode_event
 from services.authority import Authority, open_authority
 from services.clients import ClientRegistration, register_client
 from services.sso.config import CALLBACK_PATH
 from services.users import create_user
 from tests.e2e.conftest import free_port, serving
 from tests.e2e.connections.harness import PASSWORD, Upstream
+from tests.personal import reader
 
 __all__ = ["Company", "Keyledger", "served_keyledger"]
 
@@ -149,6 +151,17 @@ class Keyledger:
                 " ORDER BY global_position", event_type,
             )  # fmt: skip
         return rows
+
+    async def provisioned(self) -> list[dict[str, Any]]:
+        """The `sso_user_provisioned` payloads, personal values opened as keyledger reads them
+        (the log holds them sealed)."""
+        personal, payloads = reader(self.pool), []
+        async with self.pool.acquire() as conn:
+            for row in await self.events("sso_user_provisioned"):
+                data = bytes(row["data"])
+                event = decode_event("sso_user_provisioned", 1, data)
+                payloads.append(json.loads(data) | await personal.read(conn, event, Metadata()))
+        return payloads
 
     async def refusals(self, reason: str) -> list[dict[str, Any]]:
         """The `login_refused` events of one reason, payload and metadata."""

@@ -95,9 +95,9 @@ async def test_a_first_sign_in_through_the_company_provider_provisions_the_accou
     await context.close()
 
     assert await keyledger.users_named(email) == [user_id]
-    provisioned = [
-        json.loads(bytes(r["data"])) for r in await keyledger.events("sso_user_provisioned")
-    ]
+    stored = [bytes(r["data"]) for r in await keyledger.events("sso_user_provisioned")]
+    assert not any(email.encode() in data for data in stored)  # sealed in the log
+    provisioned = await keyledger.provisioned()
     mine = [p for p in provisioned if p["username"] == email]
     assert len(mine) == 1 and mine[0]["user_id"] == user_id
     assert mine[0]["workspace_id"] == company.workspace_id
@@ -116,9 +116,7 @@ async def test_a_first_sign_in_through_the_company_provider_provisions_the_accou
     assert await _subject(keyledger, again["code"]) == user_id
     await context.close()
     assert await keyledger.users_named(email) == [user_id]
-    provisioned = [
-        json.loads(bytes(r["data"])) for r in await keyledger.events("sso_user_provisioned")
-    ]
+    provisioned = await keyledger.provisioned()
     assert len([p for p in provisioned if p["username"] == email]) == 1
     successes = await _payloads(keyledger, "login_succeeded")
     assert [s["method"] for s in successes if s["user_id"] == user_id] == ["sso", "sso"]
