@@ -29,7 +29,7 @@ from services.export_verifier import ExportFormatError, ExportVerdict, verify_ex
 from services.keys import ACCESS_ALG
 from services.retention import add_prune_command
 
-__all__ = ["add_audit_commands"]
+__all__ = ["AuthorityRunner", "PoolRunner", "add_audit_commands", "instant"]
 
 PoolRunner = Callable[[argparse.Namespace, Callable[[asyncpg.Pool], Coroutine[Any, Any, int]]], int]
 AuthorityRunner = Callable[
@@ -46,7 +46,7 @@ def _complain(message: str) -> int:
     return 2
 
 
-def _instant(text: str) -> datetime:
+def instant(text: str) -> datetime:
     """An ISO 8601 date or date-time; without an offset it is taken as UTC."""
     try:
         value = datetime.fromisoformat(text)
@@ -263,8 +263,8 @@ def add_audit_commands(
     checkpoint.add_argument("--data-dir", help=data_dir_help)
     export = add("export", _export(with_authority), "a user's events with offline proofs")
     export.add_argument("--user", required=True, help="the subject user id")
-    export.add_argument("--from", dest="start", type=_instant, help="occurred at or after")
-    export.add_argument("--to", dest="end", type=_instant, help="occurred before")
+    export.add_argument("--from", dest="start", type=instant, help="occurred at or after")
+    export.add_argument("--to", dest="end", type=instant, help="occurred before")
     export.add_argument("--format", choices=("ndjson", "csv"), default="ndjson")
     export.add_argument("--out", help="file to write (default: standard output)")
     export.add_argument("--data-dir", help=data_dir_help)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +16,11 @@ import asyncpg
 import msgspec
 
 from infra.postgres import partitions
+from services.audit_cli import AuthorityRunner, PoolRunner, instant
 from services.authority import Authority
 from services.log_archive import ArchiveFormatError, archive_before
 
 __all__ = ["add_log_commands"]
-
-PoolRunner = Callable[[argparse.Namespace, Callable[[asyncpg.Pool], Coroutine[Any, Any, int]]], int]
-AuthorityRunner = Callable[
-    [argparse.Namespace, Callable[[Authority], Coroutine[Any, Any, int]]], int
-]
 
 
 class _Listed(msgspec.Struct, frozen=True):
@@ -80,8 +76,6 @@ def _archive(run: AuthorityRunner) -> Callable[[argparse.Namespace], int]:
 
 
 def add_log_commands(commands: Any, with_pool: PoolRunner, with_authority: AuthorityRunner) -> None:
-    from services.audit_cli import _instant  # noqa: PLC0415 - the one ISO 8601 parser
-
     log = commands.add_parser("log", help="the event log's partitions and archives")
     actions = log.add_subparsers(dest="action", required=True)
     listed = actions.add_parser("partitions", help="the range partitions of the log")
@@ -93,7 +87,7 @@ def add_log_commands(commands: Any, with_pool: PoolRunner, with_authority: Autho
     )
     archive.set_defaults(handler=_archive(with_authority))
     archive.add_argument(
-        "--before", required=True, type=_instant, help="archive partitions whose events all"
+        "--before", required=True, type=instant, help="archive partitions whose events all"
         " occurred before this ISO 8601 date or time (UTC without an offset)",
     )  # fmt: skip
     archive.add_argument("--to", help="directory of the archive files (default <data dir>/archive)")

@@ -52,11 +52,8 @@ def _table(partition: Partition) -> str:
 
 async def sequence_position(conn: Connection) -> int:
     """The newest position handed out: a partition below it gets no new rows."""
-    value: int | None = await conn.fetchval(
-        "SELECT last_value FROM pg_sequences WHERE format('%I.%I', schemaname, sequencename)"
-        "::regclass = pg_get_serial_sequence('events', 'global_position')::regclass"
-    )
-    return value or 0
+    value: int = await conn.fetchval("SELECT events_newest_position()")
+    return value
 
 
 async def newest_event(conn: Connection, partition: Partition) -> datetime | None:

@@ -46,6 +46,7 @@ from tests.bench.bench_oauth import (
     answer,
     create_client,
     database_url,
+    followers_caught_up,
     free_port,
     keyledger,
     measure,
@@ -88,21 +89,10 @@ async def _grow(url: str, first_user: int, events: int) -> tuple[int, int]:
     return user, appended
 
 
-async def _caught_up(url: str) -> tuple[int, int]:
-    """Wait until every follower has read the whole log; returns (events, partitions)."""
+async def _settled(url: str) -> tuple[int, int]:
+    """Vacuum what the history left behind; returns (events, range partitions)."""
     conn = await asyncpg.connect(url)
     try:
-        deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
-        while True:
-            lagging = await conn.fetchval(
-                """SELECT count(*) FROM checkpoints c
-                   WHERE c.global_position < (SELECT max(global_position) FROM events) - 5"""
-            )
-            if lagging == 0:
-                break
-            if time.monotonic() > deadline:
-                raise BenchError("the service's followers did not catch up with the history")
-            await asyncio.sleep(2.0)
         events = int(await conn.fetchval("SELECT count(*) FROM events"))
         parts = int(
             await conn.fetchval(
@@ -139,7 +129,8 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Step]:
                     user, appended = asyncio.run(_grow(url, user, args.events // args.steps))
                     rate = appended / (time.monotonic() - started)
                     _say(f"history: {appended:,} events appended at {rate:,.0f}/s")
-                events, parts = asyncio.run(_caught_up(url))
+                followers_caught_up(url, CATCH_UP_TIMEOUT_S)
+                events, parts = asyncio.run(_settled(url))
                 _say(f"measuring with {events:,} events in the log, {parts} range partitions")
                 token = answer(client, token_request(base, credentials, GRANT_FORM))
                 form = urlencode({"token": token["access_token"]})

@@ -67,6 +67,14 @@ CREATE FUNCTION events_ranges_end() RETURNS bigint LANGUAGE sql STABLE AS $$
     WHERE i.inhparent = 'events_ephemeral'::regclass
 $$;
 
+-- The newest position handed out, by the sequence of the table named `events` (the old one
+-- while this file migrates): a range partition below it gets no new rows.
+CREATE FUNCTION events_newest_position() RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT coalesce(s.last_value, 0) FROM pg_sequences s
+    WHERE format('%I.%I', s.schemaname, s.sequencename)::regclass
+          = pg_get_serial_sequence('events', 'global_position')::regclass
+$$;
+
 -- Range partitions of `size` positions, until `ahead` of them lie past the newest position.
 -- Returns how many it made; concurrent callers take turns.
 CREATE FUNCTION events_add_partitions(size bigint, ahead integer) RETURNS integer
@@ -81,10 +89,7 @@ BEGIN
     END IF;
     PERFORM pg_advisory_xact_lock(1802268769);  -- 0x6B6C7061, "klpa"
     upper := events_ranges_end();
-    SELECT coalesce(s.last_value, 0) INTO newest
-    FROM pg_sequences s
-    WHERE format('%I.%I', s.schemaname, s.sequencename)::regclass
-          = pg_get_serial_sequence('events', 'global_position')::regclass;
+    newest := events_newest_position();
     WHILE upper <= newest + size * ahead LOOP
         PERFORM events_attach_range(upper, upper + size);
         upper := upper + size;
