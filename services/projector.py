@@ -56,7 +56,9 @@ async def step(
     """
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", projection_lock(projection.name))
-        events = await read_after_follower(conn, projection.name, batch_size)
+        events = await read_after_follower(
+            conn, projection.name, batch_size, types=projection.handles
+        )
         if not events:
             return 0
         decoded = [stored.decode() for stored in events if stored.event_type in projection.handles]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 import pytest
@@ -13,9 +14,10 @@ from infra.postgres.event_store import (
     EventStore,
     StreamAppend,
     StreamHead,
+    read_after_follower,
 )
 from schemas.canonical import GENESIS_HASH, event_hash
-from tests.factories import access_token_issued, token_stream
+from tests.factories import access_token_issued, client_registered, token_stream
 
 
 async def test_exactly_one_of_50_concurrent_appends_at_the_same_version_wins(
@@ -165,3 +167,22 @@ async def test_an_inline_projection_commits_or_rolls_back_with_the_append(
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT jti FROM test_inline_jtis WHERE stream_id = $1", stream)
     assert [r["jti"] for r in rows] == [event.event.jti]  # type: ignore[union-attr]
+
+
+async def test_a_follower_of_some_types_reads_every_event_but_only_their_payloads(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    token, client = token_stream(), f"client-{uuid.uuid4().hex}"
+    await store.append(token, NEW_STREAM, [access_token_issued()])
+    await store.append(client, NEW_STREAM, [client_registered(client)])
+
+    async with pool.acquire() as conn:
+        full = await read_after_follower(conn, "types-test", 100_000)
+        some = await read_after_follower(
+            conn, "types-test", 100_000, types=frozenset({"client_registered"})
+        )
+
+    assert [e.global_position for e in some] == [e.global_position for e in full]
+    ours = {e.stream_id: e for e in some if e.stream_id in (token, client)}
+    assert ours[token].data == b"" and ours[token].metadata == "{}"
+    assert ours[client] == next(e for e in full if e.stream_id == client)
