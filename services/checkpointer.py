@@ -157,10 +157,14 @@ class Checkpointer:
         log.info("checkpointer_leading")
         self.leading.set()
         last_sealed = time.monotonic()
+        pending = audit_checkpoints.PendingCount()
         while True:
-            waiting = await audit_checkpoints.pending_count(conn, self._max_events)
+            waiting = await pending.count(conn, self._max_events)
             timed_out = time.monotonic() - last_sealed >= self._interval_s
             if waiting >= self._max_events or (waiting and timed_out):
+                # Whatever happens, count afresh: the stored place is the truth (another
+                # sealer, `keyledger audit checkpoint`, may have moved it meanwhile).
+                pending.reset()
                 signer = await self._signer()
                 if signer is None:
                     log.warning("checkpointer_has_no_signing_key")

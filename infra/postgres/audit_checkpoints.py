@@ -9,18 +9,19 @@ from typing import Final, NamedTuple
 import asyncpg
 
 from domain.audit_checkpoint import LoggedLeaf, Manifest, SegmentEvent
-from infra.postgres import Connection
+from infra.postgres import Connection, checkpoints
+from infra.postgres.event_store import Checkpoint
 
 __all__ = [
     "CHECKPOINTER",
     "CheckpointRow",
+    "PendingCount",
     "all_checkpoints",
     "count_after",
     "insert",
     "manifest",
     "newest",
     "pending",
-    "pending_count",
     "public_keys",
     "segment",
 ]
@@ -62,7 +63,18 @@ _PENDING: Final = f"""
 SELECT tx_id, global_position, hash {_AFTER_CHECKPOINTER}
 ORDER BY tx_id, global_position LIMIT $2
 """
-_PENDING_COUNT: Final = f"SELECT count(*) FROM (SELECT 1 {_AFTER_CHECKPOINTER} LIMIT $2) pending"
+# The events that came after `$1, $2` (below the horizon): how many, up to `$3`, and the last.
+_ARRIVED: Final = """
+WITH arrived AS (
+    SELECT tx_id, global_position FROM events
+    WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
+      AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY tx_id, global_position LIMIT $3),
+last AS (SELECT tx_id, global_position FROM arrived
+         ORDER BY tx_id DESC, global_position DESC LIMIT 1)
+SELECT (SELECT count(*) FROM arrived) AS n, last.tx_id, last.global_position
+FROM (VALUES (1)) AS one LEFT JOIN last ON true
+"""
 
 _INSERT: Final = f"""
 INSERT INTO audit_checkpoints ({_COLUMNS})
@@ -83,10 +95,32 @@ async def pending(conn: Connection, limit: int) -> list[SegmentEvent]:
     return [SegmentEvent(row[0], row[1], row[2]) for row in rows]
 
 
-async def pending_count(conn: Connection, limit: int) -> int:
-    """How many events wait to be checkpointed, counting no further than `limit`."""
-    count: int = await conn.fetchval(_PENDING_COUNT, CHECKPOINTER, limit)
-    return count
+class PendingCount:
+    """How many events wait to be checkpointed, counted as they come: each poll reads only
+    the events that arrived since the last one, never the whole pending segment again."""
+
+    __slots__ = ("_counted", "_upto")
+
+    def __init__(self) -> None:
+        self._counted = 0
+        self._upto: Checkpoint | None = None  # None: from the checkpointer's stored place
+
+    def reset(self) -> None:
+        """After a seal (ours or anyone's): count again from the stored place."""
+        self._counted, self._upto = 0, None
+
+    async def count(self, conn: Connection, limit: int) -> int:
+        """The events pending now, counting no further than `limit`."""
+        if self._counted >= limit:
+            return self._counted
+        upto = self._upto or await checkpoints.load(conn, CHECKPOINTER)
+        row = await conn.fetchrow(_ARRIVED, upto.tx_id, upto.global_position, limit - self._counted)
+        assert row is not None  # an aggregate answers one row
+        if row["n"]:
+            self._counted += row["n"]
+            upto = Checkpoint(row["tx_id"], row["global_position"])
+        self._upto = upto
+        return self._counted
 
 
 async def newest(conn: Connection) -> CheckpointRow | None:

@@ -283,7 +283,7 @@ class EventStore:
             return heads
         for attempt in range(2):
             try:
-                await self._append_rows(rows, conn)
+                notified = await self._append_rows(rows, conn)
                 break
             except asyncpg.PostgresError as error:
                 if error.sqlstate == _HEAD_MISMATCH:
@@ -295,24 +295,26 @@ class EventStore:
                 if conn is not None:
                     # The caller's transaction is aborted: it re-reads and decides again.
                     raise ConcurrencyError(a.stream_id for a in appends) from error
-        if conn is None:
+        if conn is None and not notified:
             self.committed(urgent=not self._urgent.isdisjoint(rows.event_types))
         return heads
 
-    async def _append_rows(self, rows: _Rows, conn: Connection | None) -> None:
+    async def _append_rows(self, rows: _Rows, conn: Connection | None) -> bool:
+        """Insert the rows; True if their NOTIFY went with them (no wake-up left to send)."""
         statements = list(self._inline(rows.recorded())) if self._inline else []
         if conn is not None:
             await self._insert(conn, rows, statements)
-            return
+            return False
         single = _single_statement(statements, self._bulk)
         async with self._pool.acquire() as own:
             if single is not None:
-                # One statement is atomic by itself: no BEGIN/COMMIT round trips, and it
-                # wakes the followers as it commits.
+                # One statement is atomic by itself: no BEGIN/COMMIT round trips, and its
+                # NOTIFY wakes the followers as it commits, urgent or not.
                 await own.fetch(single[0], json_rows(rows.rows), *single[1])
-                return
+                return True
             async with own.transaction():
                 await self._insert(own, rows, statements)
+        return False
 
     def committed(self, *, urgent: bool = False) -> None:
         """Wake the log followers; callers that passed their own `conn` call it after commit."""
