@@ -8,14 +8,16 @@ one transaction or query serves many requests, which leaves CPU for the rest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Final, Generic, TypeVar
 
 from infra.postgres.event_store import EventStore, StreamAppend
 from infra.postgres.outage import is_outage
 
-__all__ = ["Batcher", "GroupCommit", "GroupedLookup"]
+__all__ = ["Arrivals", "Batcher", "GroupCommit", "GroupedLookup"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -27,13 +29,86 @@ V = TypeVar("V")
 _BUSY_S: Final = 0.005
 
 
+class _Ticket:
+    __slots__ = ("arrived",)
+
+    def __init__(self) -> None:
+        self.arrived = False
+
+
+# The ticket of the request this task serves, while it is on its way to a batcher.
+_TICKET: ContextVar[_Ticket | None] = ContextVar("batching_ticket", default=None)
+
+
+class Arrivals:
+    """The requests on their way to a batcher: a lingering batch waits for them, no longer.
+
+    A request that will (probably) submit says so as it starts (`expecting`); it counts as
+    arrived once it submits, or once it ends without submitting. When none is on its way,
+    waiting longer could only gather requests that have not reached the process yet: the
+    batch goes at once instead of leaving the CPU idle until its linger runs out.
+    """
+
+    __slots__ = ("_all_here", "_on_the_way")
+
+    def __init__(self) -> None:
+        self._on_the_way = 0
+        self._all_here: asyncio.Future[None] | None = None
+
+    @contextlib.contextmanager
+    def expecting(self) -> Iterator[None]:
+        """Count the current request as on its way until it submits or ends."""
+        ticket = _Ticket()
+        self._on_the_way += 1
+        reset = _TICKET.set(ticket)
+        try:
+            yield
+        finally:
+            _TICKET.reset(reset)
+            self._arrive(ticket)
+
+    def arrived(self) -> None:
+        """The current request (if it was expected) has reached the batcher."""
+        ticket = _TICKET.get()
+        if ticket is not None:
+            self._arrive(ticket)
+
+    def _arrive(self, ticket: _Ticket) -> None:
+        if ticket.arrived:
+            return
+        ticket.arrived = True
+        self._on_the_way -= 1
+        waiter = self._all_here
+        if self._on_the_way <= 0 and waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float) -> None:
+        """Until no expected request is on its way, or `timeout` seconds."""
+        if self._on_the_way <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        waiter = self._all_here = loop.create_future()
+        timer = loop.call_later(timeout, _settle, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._all_here = None
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class Batcher(Generic[T, R]):
     """Runs `run(items)` over whatever is queued; each caller gets its own result back.
 
     Up to `in_flight` batches run at once, so one slow round trip does not hold up the
     next; batches form only when every slot is busy. A round trip costs far more CPU than
     the work of one item, so while requests keep coming (the last batch ended moments
-    ago) a batch waits `linger` seconds for company; an idle caller never waits.
+    ago) a batch waits up to `linger` seconds for company: with `arrivals`, only as long
+    as some expected request is still on its way. An idle caller never waits.
     """
 
     def __init__(
@@ -42,11 +117,13 @@ class Batcher(Generic[T, R]):
         max_batch: int,
         in_flight: int = 2,
         linger: float = 0.0,
+        arrivals: Arrivals | None = None,
     ) -> None:
         self._run = run
         self._max_batch = max_batch
         self._in_flight = in_flight
         self._linger = linger
+        self._arrivals = arrivals
         self._last_end = -1.0
         self._gathering = False
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
@@ -55,6 +132,8 @@ class Batcher(Generic[T, R]):
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
+        if self._arrivals is not None:
+            self._arrivals.arrived()
         self._start()
         return await future
 
@@ -73,10 +152,16 @@ class Batcher(Generic[T, R]):
         self._last_end = time.monotonic()
         self._start()
 
+    async def _company(self, linger: float) -> None:
+        if self._arrivals is None:
+            await asyncio.sleep(linger)
+        else:
+            await self._arrivals.wait(linger)
+
     async def _flush(self, linger: float) -> None:
         if linger:
             try:
-                await asyncio.sleep(linger)
+                await self._company(linger)
             except BaseException:
                 self._gathering = False
                 for _, future in self._pending:  # shutting down: nobody waiting may hang
@@ -111,13 +196,18 @@ class GroupCommit:
     anyway, its members are retried alone so one bad append fails only its own request.
     """
 
-    def __init__(self, store: EventStore, max_batch: int = 256, linger: float = 0.002) -> None:
+    def __init__(self, store: EventStore, max_batch: int = 256, linger: float = 0.005) -> None:
         self._store = store
+        self._arrivals = Arrivals()
         # One commit in flight: the next batch gathers everything that arrived meanwhile, and
         # an append's fixed cost (a round trip, a statement) is shared by more requests.
         self._batcher: Batcher[Sequence[StreamAppend], None] = Batcher(
-            self._commit, max_batch, in_flight=1, linger=linger
+            self._commit, max_batch, in_flight=1, linger=linger, arrivals=self._arrivals
         )
+
+    def expecting(self) -> contextlib.AbstractContextManager[None]:
+        """Around a request that will probably append: a gathering batch waits for it."""
+        return self._arrivals.expecting()
 
     async def append(self, appends: Sequence[StreamAppend]) -> None:
         await self._batcher.submit(appends)

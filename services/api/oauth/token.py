@@ -74,6 +74,12 @@ def _scopes(client: ClientRecord, requested: str | None) -> tuple[str, ...]:
 
 async def token_response(request: OAuthRequest, authority: Authority) -> bytes:
     """RFC 6749 section 5.1: the JSON body of a successful token response."""
+    # Most token requests append: a group commit being gathered waits for this one.
+    with authority.group.expecting():
+        return await _token_response(request, authority)
+
+
+async def _token_response(request: OAuthRequest, authority: Authority) -> bytes:
     params = await read_params(request)
     grant = _decode(params)
     client = await authenticate_client(authority, request, params, endpoint="token")
