@@ -54,7 +54,11 @@ class _PubAck(msgspec.Struct):
     """A JetStream publish acknowledgement: a sequence, or an error."""
 
     seq: int | None = None
+    duplicate: bool = False
     error: dict[str, Any] | None = None
+
+
+_Message = tuple[str, bytes, dict[str, str]]
 
 
 _ack_decoder = msgspec.json.Decoder(_PubAck)
@@ -77,8 +81,11 @@ class EventBus:
         # once per event; publishing a batch without yielding writes it once.
         self._ack_inbox = nc.new_inbox()
         self._ack_subscription: Any = None
-        self._pending_acks: dict[str, asyncio.Future[None]] = {}
+        self._pending_acks: dict[str, asyncio.Future[_PubAck]] = {}
         self._sequence = 0
+        # The stream's last sequence as this bus's last acknowledgement gave it; None when
+        # unknown (at first, after an error, or when that message was a duplicate).
+        self._last_seq: int | None = None
 
     @classmethod
     async def connect(cls, url: str, *, stream: str, prefix: str, name: str) -> EventBus:
@@ -116,10 +123,20 @@ class EventBus:
     async def publish(
         self, events: Sequence[StoredEvent], revocations: Mapping[int, Revocation] | None = None
     ) -> None:
-        """Publish in log order and wait for every acknowledgement; `revocations` (by global
-        position) go right after the event that caused them."""
-        acks: list[asyncio.Future[None]] = []
-        revocations = revocations or {}
+        """Publish in log order and return once JetStream holds every message; `revocations`
+        (by global position) go right after the event that caused them.
+
+        When the stream's last sequence is known from the previous batch, only the batch's
+        last message asks for an acknowledgement. The stream is written by the relay alone,
+        so that message at `known + count` means every message before it was stored too.
+        Any other answer (a duplicate, a gap, another writer) sends the batch again, each
+        message acknowledged: their ids make JetStream drop what it already holds.
+        """
+        messages = _messages(self.prefix, events, revocations or {})
+        if not messages:
+            return
+        acks: list[asyncio.Future[_PubAck]] = []
+        known, self._last_seq = self._last_seq, None
         try:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
             # that arrives as the acks complete.
@@ -128,17 +145,17 @@ class EventBus:
                     self._ack_subscription = await self.nc.subscribe(
                         f"{self._ack_inbox}.*", cb=self._on_ack
                     )
-                for event in events:
-                    revocation = revocations.get(event.global_position)
-                    subject, payload, headers = _message(self.prefix, event, revocation)
+                if known is not None:
+                    last = await self._send_batch(messages, acks)
+                    if not last.duplicate and last.seq == known + len(messages):
+                        self._last_seq = last.seq
+                        return
+                acks.clear()
+                for subject, payload, headers in messages:
                     acks.append(await self._send(subject, payload, headers))
-                    if revocation is not None:
-                        subject, payload, headers = _revocation_message(
-                            self.prefix, event, revocation
-                        )
-                        acks.append(await self._send(subject, payload, headers))
                 _raise_if_cancelled()
-                await asyncio.gather(*acks)
+                last = (await asyncio.gather(*acks))[-1]
+                self._last_seq = None if last.duplicate else last.seq
         except (TimeoutError, nats.errors.Error) as error:
             raise _unavailable(error) from error
         finally:
@@ -147,12 +164,23 @@ class EventBus:
                     ack.cancel()
             self._pending_acks = {k: v for k, v in self._pending_acks.items() if not v.done()}
 
+    async def _send_batch(
+        self, messages: Sequence[_Message], acks: list[asyncio.Future[_PubAck]]
+    ) -> _PubAck:
+        """Send every message, only the last asking for an acknowledgement; await that one."""
+        *leading, (subject, payload, headers) = messages
+        for leading_subject, leading_payload, leading_headers in leading:
+            await self.nc.publish(leading_subject, leading_payload, headers=leading_headers)
+        acks.append(await self._send(subject, payload, headers))
+        _raise_if_cancelled()
+        return await acks[-1]
+
     async def _send(
         self, subject: str, payload: bytes, headers: dict[str, str]
-    ) -> asyncio.Future[None]:
+    ) -> asyncio.Future[_PubAck]:
         self._sequence += 1
         reply = f"{self._ack_inbox}.{self._sequence}"
-        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ack: asyncio.Future[_PubAck] = asyncio.get_running_loop().create_future()
         self._pending_acks[reply] = ack
         await self.nc.publish(subject, payload, reply=reply, headers=headers)
         return ack
@@ -170,7 +198,7 @@ class EventBus:
             description = (reply.error or {}).get("description", "no sequence")
             ack.set_exception(BusUnavailable(f"JetStream refused a message: {description}"))
         else:
-            ack.set_result(None)
+            ack.set_result(reply)
 
     async def last_published(self) -> Checkpoint | None:
         """The log position up to which the stream holds everything, or None if it is empty.
@@ -241,9 +269,20 @@ def _unavailable(error: Exception) -> BaseException:
     return BusUnavailable(str(error) or type(error).__name__)
 
 
-def _message(
-    prefix: str, event: StoredEvent, revocation: Revocation | None
-) -> tuple[str, bytes, dict[str, str]]:
+def _messages(
+    prefix: str, events: Sequence[StoredEvent], revocations: Mapping[int, Revocation]
+) -> list[_Message]:
+    """Each event's message, in log order, a revocation's right after its event's."""
+    messages = []
+    for event in events:
+        revocation = revocations.get(event.global_position)
+        messages.append(_message(prefix, event, revocation))
+        if revocation is not None:
+            messages.append(_revocation_message(prefix, event, revocation))
+    return messages
+
+
+def _message(prefix: str, event: StoredEvent, revocation: Revocation | None) -> _Message:
     payload = _encoder.encode(
         EventMessage(
             event_id=event.event_id,
@@ -269,9 +308,7 @@ def _message(
     return subject, payload, headers
 
 
-def _revocation_message(
-    prefix: str, event: StoredEvent, revocation: Revocation
-) -> tuple[str, bytes, dict[str, str]]:
+def _revocation_message(prefix: str, event: StoredEvent, revocation: Revocation) -> _Message:
     headers = {
         "Nats-Msg-Id": revocation_msg_id(event.event_id),
         POSITION_HEADER: str(event.global_position),

@@ -16,8 +16,8 @@ import pytest
 
 from infra.config import Settings
 from infra.embedded import EmbeddedNats
-from infra.nats_bus import EventBus
-from infra.postgres.event_store import NEW_STREAM, EventStore, StreamAppend
+from infra.nats_bus import BusUnavailable, EventBus
+from infra.postgres.event_store import NEW_STREAM, START, EventStore, StreamAppend, read_after
 from infra.postgres.notify import Notifier, Wakeup
 from projections import audit_trail
 from services.projector import step
@@ -123,6 +123,31 @@ async def _log_order(pool: asyncpg.Pool) -> list[object]:
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT event_id FROM events ORDER BY tx_id, global_position")
     return [r["event_id"] for r in rows]
+
+
+async def test_a_message_jetstream_drops_inside_a_batch_fails_the_publish(
+    fresh_pool: asyncpg.Pool, bus: EventBus
+) -> None:
+    # Once the bus knows the stream's last sequence, only a batch's last message is
+    # acknowledged. A message dropped before it must still be noticed, never passed over.
+    store = EventStore(fresh_pool)
+    await store.append(token_stream(), NEW_STREAM, [access_token_issued() for _ in range(5)])
+    too_large = access_token_issued(client_id="c" * 6000)
+    await store.append(
+        token_stream(), NEW_STREAM, [access_token_issued(), too_large, access_token_issued()]
+    )
+    async with fresh_pool.acquire() as conn:
+        events = await read_after(conn, START, 100)
+    info = await bus.js.stream_info(bus.stream)
+    info.config.max_msg_size = 4096  # JetStream now drops the large one
+    await bus.js.update_stream(info.config)
+
+    await bus.publish(events[:5])
+    with pytest.raises(BusUnavailable, match="message size exceeds maximum"):
+        await bus.publish(events[5:])
+
+    messages = await stream_messages(bus)
+    assert event_ids(messages) == [e.event_id for e in events[:6]] + [events[7].event_id]
 
 
 async def test_events_appended_while_nats_is_down_arrive_once_each_in_log_order(
