@@ -41,6 +41,7 @@ from projections import INLINE_BULK, inline_statements
 from tests.bench import audit_history
 from tests.bench.bench_oauth import (
     GRANT_FORM,
+    UNLIMITED,
     BenchError,
     Wrk,
     answer,
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Step]:
                         "--port", str(port), "--workers", str(args.workers))  # fmt: skip
     steps: list[Step] = []
     try:
-        with serving(command, log) as process, httpx.Client(timeout=10) as client:
+        with serving(command, log, UNLIMITED) as process, httpx.Client(timeout=10) as client:
             wait_until(process, log, httpx.Request("GET", f"{base}/readyz"))
             credentials, url = create_client(data_dir), database_url(data_dir)
 
