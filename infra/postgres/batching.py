@@ -68,7 +68,8 @@ class Arrivals:
             self._arrive(ticket)
 
     def arrived(self) -> None:
-        """The current request (if it was expected) has reached the batcher."""
+        """The current request (if it was expected) has reached the batcher, or will not
+        come after all: a gathering batch waits for it no longer."""
         ticket = _TICKET.get()
         if ticket is not None:
             self._arrive(ticket)
@@ -208,6 +209,10 @@ class GroupCommit:
     def expecting(self) -> contextlib.AbstractContextManager[None]:
         """Around a request that will probably append: a gathering batch waits for it."""
         return self._arrivals.expecting()
+
+    def not_coming(self) -> None:
+        """The current request turned out not to append soon: stop waiting for it."""
+        self._arrivals.arrived()
 
     async def append(self, appends: Sequence[StreamAppend]) -> None:
         await self._batcher.submit(appends)

@@ -74,7 +74,8 @@ def _scopes(client: ClientRecord, requested: str | None) -> tuple[str, ...]:
 
 async def token_response(request: OAuthRequest, authority: Authority) -> bytes:
     """RFC 6749 section 5.1: the JSON body of a successful token response."""
-    # Most token requests append: a group commit being gathered waits for this one.
+    # Most token requests are client_credentials, appended by the group commit: a batch
+    # being gathered waits for this one until it appends, or turns out to be another grant.
     with authority.group.expecting():
         return await _token_response(request, authority)
 
@@ -82,6 +83,9 @@ async def token_response(request: OAuthRequest, authority: Authority) -> bytes:
 async def _token_response(request: OAuthRequest, authority: Authority) -> bytes:
     params = await read_params(request)
     grant = _decode(params)
+    if not isinstance(grant, ClientCredentialsRequest):
+        # Codes and refresh tokens append on their own streams; a password is hashed first.
+        authority.group.not_coming()
     client = await authenticate_client(authority, request, params, endpoint="token")
     metadata = request_metadata(
         request, client.client_id, workspace_id=client.registration.workspace_id

@@ -67,6 +67,31 @@ async def test_a_request_that_ends_without_submitting_no_longer_holds_the_batch(
     assert time.monotonic() - started < LINGER_S / 3
 
 
+async def test_a_request_that_turns_out_not_to_append_soon_is_waited_for_no_longer() -> None:
+    recorder, arrivals = Recorder(), Arrivals()
+    batcher = await busy_batcher(recorder, arrivals)
+    done_elsewhere = asyncio.Event()
+
+    async def other_grant() -> None:
+        with arrivals.expecting():
+            await asyncio.sleep(0.05)  # read its body: not a grant that appends here
+            arrivals.arrived()
+            await done_elsewhere.wait()  # its own round trips, a password hash...
+
+    async def request() -> str:
+        with arrivals.expecting():
+            answer = await batcher.submit("kept")
+            done_elsewhere.set()
+            return answer
+
+    started = time.monotonic()
+    answer, _ = await asyncio.gather(request(), other_grant())
+
+    assert answer == "KEPT"
+    assert recorder.batches == [["first"], ["kept"]]
+    assert time.monotonic() - started < LINGER_S / 3
+
+
 async def test_with_no_request_on_its_way_a_batch_goes_without_lingering() -> None:
     recorder, arrivals = Recorder(), Arrivals()
     batcher = await busy_batcher(recorder, arrivals)
