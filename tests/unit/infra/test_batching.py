@@ -30,17 +30,23 @@ async def busy_batcher(recorder: Recorder, arrivals: Arrivals) -> Batcher[str, s
     return batcher
 
 
+async def announced(
+    arrivals: Arrivals, batcher: Batcher[str, str], name: str, work_s: float = 0.0
+) -> str:
+    """A request that says it is coming, works a while, then submits."""
+    with arrivals.expecting():
+        await asyncio.sleep(work_s)  # parsing, authenticating, signing...
+        return await batcher.submit(name)
+
+
 async def test_a_lingering_batch_goes_once_every_expected_request_has_joined_it() -> None:
     recorder, arrivals = Recorder(), Arrivals()
     batcher = await busy_batcher(recorder, arrivals)
 
-    async def request(name: str, work_s: float) -> str:
-        with arrivals.expecting():
-            await asyncio.sleep(work_s)  # parsing, authenticating, signing...
-            return await batcher.submit(name)
-
     started = time.monotonic()
-    answers = await asyncio.gather(request("quick", 0.0), request("slow", 0.05))
+    answers = await asyncio.gather(
+        announced(arrivals, batcher, "quick"), announced(arrivals, batcher, "slow", 0.05)
+    )
 
     assert list(answers) == ["QUICK", "SLOW"]
     assert recorder.batches == [["first"], ["quick", "slow"]]
@@ -55,12 +61,8 @@ async def test_a_request_that_ends_without_submitting_no_longer_holds_the_batch(
         with arrivals.expecting():
             await asyncio.sleep(0.05)  # refused before it appends anything
 
-    async def request() -> str:
-        with arrivals.expecting():
-            return await batcher.submit("kept")
-
     started = time.monotonic()
-    answer, _ = await asyncio.gather(request(), refused())
+    answer, _ = await asyncio.gather(announced(arrivals, batcher, "kept"), refused())
 
     assert answer == "KEPT"
     assert recorder.batches == [["first"], ["kept"]]
@@ -79,10 +81,9 @@ async def test_a_request_that_turns_out_not_to_append_soon_is_waited_for_no_long
             await done_elsewhere.wait()  # its own round trips, a password hash...
 
     async def request() -> str:
-        with arrivals.expecting():
-            answer = await batcher.submit("kept")
-            done_elsewhere.set()
-            return answer
+        answer = await announced(arrivals, batcher, "kept")
+        done_elsewhere.set()
+        return answer
 
     started = time.monotonic()
     answer, _ = await asyncio.gather(request(), other_grant())
