@@ -13,6 +13,7 @@ import structlog
 
 from infra.config import Settings
 from infra.crypto.personal_data import PersonalData
+from infra.heap import freeze_startup_objects
 from infra.nats_bus import BusUnavailable, EventBus
 from infra.postgres.notify import Notifier, Wakeup
 from infra.postgres.partitions import add_partitions
@@ -75,6 +76,8 @@ async def run_worker(settings: Settings) -> None:
     connector = open_connector(settings, scheduler_pool, store)
     scheduler = Scheduler(connector)
     log.info("worker_started", projections=[p.name for p in ASYNC])
+    # Each follower's pause is every follower's: revocations wait behind a full collection.
+    freeze_startup_objects()
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(_reported("listener", wakeup.keep_listening(settings.database_url)))

@@ -18,6 +18,7 @@ from typing import Any, Final
 from litestar import Litestar
 from litestar.handlers import ASGIRouteHandler
 
+from infra.heap import freeze_startup_objects
 from infra.logging import REQUEST_ID
 from services.api.app import create_app
 from services.api.asgi_over_rsgi import Lifespan, address, serve_asgi
@@ -75,6 +76,7 @@ class KeyledgerRSGI:
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._lifespan.start(loop)
+        freeze_startup_objects()  # the app and its state are built: they live as long
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._lifespan.stop(loop)
