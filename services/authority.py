@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -18,6 +17,7 @@ from infra.crypto.master_key import derive_key, load_master_key
 from infra.crypto.personal_data import PersonalData
 from infra.crypto.sealing import Sealer
 from infra.postgres.batching import GroupCommit
+from infra.postgres.event_store import Wake
 from infra.postgres.outage import OUTAGE_ERRORS
 from infra.postgres.sealing_store import SealingEventStore
 from projections import INLINE_BULK, inline_statements
@@ -74,7 +74,7 @@ def open_sealer(settings: Settings) -> Sealer:
 
 
 async def open_authority(
-    settings: Settings, pool: asyncpg.Pool, on_commit: Callable[[bool], None] | None = None
+    settings: Settings, pool: asyncpg.Pool, wake: Wake | None = None
 ) -> Authority:
     master = master_key(settings)
     sealer = Sealer({"k1": derive_key(master, "seal:k1")}, current="k1")
@@ -83,7 +83,7 @@ async def open_authority(
         PersonalData(pool, sealer),
         inline=inline_statements,
         bulk=INLINE_BULK,
-        on_commit=on_commit,
+        wake=wake,
         urgent=REVOKING,
         partition_size=settings.event_partition_size,
     )

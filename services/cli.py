@@ -92,7 +92,7 @@ def _with_authority(args: argparse.Namespace, body: Body) -> int:
         # The running server's followers wake on NOTIFY, not only on their next poll.
         notifier = Notifier(pool)
         try:
-            return await body(await open_authority(settings, pool, on_commit=notifier.poke))
+            return await body(await open_authority(settings, pool, wake=notifier))
         except SealError:
             print(
                 "keyledger: this master key does not open the database's signing keys; use the"

@@ -70,7 +70,7 @@ async def run_worker(settings: Settings) -> None:
         PersonalData(scheduler_pool, sealer),
         inline=inline_statements,
         bulk=INLINE_BULK,
-        on_commit=notifier.poke,
+        wake=notifier,
         partition_size=settings.event_partition_size,
     )
     connector = open_connector(settings, scheduler_pool, store)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -30,6 +30,7 @@ __all__ = [
     "StoredEvent",
     "StreamAppend",
     "StreamHead",
+    "Wake",
     "read_after",
     "read_after_follower",
 ]
@@ -240,6 +241,18 @@ class _Rows:
         return out
 
 
+class Wake(Protocol):
+    """How appends wake the log followers (infra.postgres.notify.Notifier)."""
+
+    def carry(self, urgent: bool = False) -> bool:
+        """Whether the commit about to be sent carries a NOTIFY in its own statement."""
+        ...
+
+    def poke(self, urgent: bool = False) -> None:
+        """A commit that carried no NOTIFY is done."""
+        ...
+
+
 class EventStore:
     """Appends and reads events. The only code that writes the `events` table."""
 
@@ -249,7 +262,7 @@ class EventStore:
         *,
         inline: InlineProjector | None = None,
         bulk: BulkForms | None = None,
-        on_commit: Callable[[bool], None] | None = None,
+        wake: Wake | None = None,
         urgent: frozenset[str] = frozenset(),
         partition_size: int = DEFAULT_SIZE,
     ) -> None:
@@ -257,9 +270,9 @@ class EventStore:
         self._partition_size = partition_size
         self._inline = inline
         self._bulk = bulk or {}
-        # Called after each successful append: wakes the log followers, at once (True) when
-        # the append holds one of the `urgent` event types.
-        self._on_commit = on_commit
+        # Wakes the log followers after each successful append, at once when the append holds
+        # one of the `urgent` event types. Without it, every group commit carries a NOTIFY.
+        self._wake = wake
         self._urgent = urgent
 
     async def append(
@@ -305,21 +318,23 @@ class EventStore:
         if conn is not None:
             await self._insert(conn, rows, statements)
             return False
-        single = _single_statement(statements, self._bulk)
+        urgent = not self._urgent.isdisjoint(rows.event_types)
+        carry = self._wake is None or self._wake.carry(urgent)
+        single = _single_statement(statements, self._bulk, wake=carry)
         async with self._pool.acquire() as own:
             if single is not None:
-                # One statement is atomic by itself: no BEGIN/COMMIT round trips, and its
-                # NOTIFY wakes the followers as it commits, urgent or not.
+                # One statement is atomic by itself: no BEGIN/COMMIT round trips, and a NOTIFY
+                # it carries wakes the followers as it commits (DECISIONS 5).
                 await own.fetch(single[0], json_rows(rows.rows), *single[1])
-                return True
+                return carry
             async with own.transaction():
                 await self._insert(own, rows, statements)
         return False
 
     def committed(self, *, urgent: bool = False) -> None:
         """Wake the log followers; callers that passed their own `conn` call it after commit."""
-        if self._on_commit is not None:
-            self._on_commit(urgent)
+        if self._wake is not None:
+            self._wake.poke(urgent)
 
     async def _insert(
         self, conn: Connection, rows: _Rows, statements: list[tuple[str, Sequence[Any]]]
@@ -345,9 +360,10 @@ def _shift(match: re.Match[str], offset: int) -> str:
 
 
 def _single_statement(
-    statements: Sequence[tuple[str, Sequence[Any]]], bulk: BulkForms
+    statements: Sequence[tuple[str, Sequence[Any]]], bulk: BulkForms, *, wake: bool
 ) -> tuple[str, list[Any]] | None:
-    """The append and its projection writes as one statement (data-modifying CTEs), or None.
+    """The append and its projection writes as one statement (data-modifying CTEs), or None;
+    with `wake`, the statement also sends the followers' NOTIFY.
 
     Possible when every run of equal statements has a bulk form and none of them reads what
     another writes (each CTE sees the snapshot from before the statement).
@@ -370,7 +386,9 @@ def _single_statement(
         parts.append(f"projected_{index} AS ({renumbered})")
         params.append(json_rows(rows))
     # The NOTIFY rides along: delivered at commit, no round trip of its own (DECISIONS.md 5).
-    select = f"SELECT event_id, global_position, tx_id FROM appended, {_WAKE}"
+    select = "SELECT event_id, global_position, tx_id FROM appended"
+    if wake:
+        select += f", {_WAKE}"
     return f"WITH {', '.join(parts)} {select}", params
 
 

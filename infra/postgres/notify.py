@@ -1,15 +1,19 @@
 """Low-latency wake-ups for log followers over LISTEN/NOTIFY.
 
-A group commit carries its own NOTIFY (infra/postgres/event_store.py). Appends inside a
-caller's transaction poke a Notifier instead, which sends one coalesced NOTIFY after their
-commit, so they do not all queue on the notification lock. Followers still poll as a
-fallback for a missed wake-up.
+Each process's Notifier wakes the followers at most once per interval under steady appends,
+and at once for an urgent append (a revocation). A group commit carries the NOTIFY in its own
+statement when one is due (`Notifier.carry`, infra/postgres/event_store.py); a commit that
+carried none pokes the Notifier, which sends one when the interval is up unless a later
+commit has carried one meanwhile. A commit holding a NOTIFY queues on the notification lock
+until it is flushed, so few commits carry one. Followers still poll as a fallback for a
+missed wake-up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -21,25 +25,41 @@ from infra.postgres.outage import OUTAGE_ERRORS
 __all__ = ["CHANNEL", "HeldBack", "Notifier", "Wakeup"]
 
 CHANNEL: Final = "keyledger_events"
-# Under continuous appends, at most one NOTIFY per interval per process: a wake-up is a
-# round trip, and followers read everything committed by then anyway. An urgent poke (a
-# revocation) does not wait out the interval: resource servers should hear of it at once.
-_MIN_INTERVAL_S: Final = 0.005
+# Under continuous appends, at most one NOTIFY per interval per process: a wake-up costs a
+# round trip or a commit queued on the notification lock, and followers read everything
+# committed by then anyway (they linger longer than this to gather a batch). An urgent append
+# (a revocation) does not wait out the interval: resource servers should hear of it at once.
+_MIN_INTERVAL_S: Final = 0.02
 
 log = structlog.get_logger(__name__)
 
 
 class Notifier:
-    """Sends at most one NOTIFY at a time; pokes during a send cause exactly one more."""
+    """Wakes the followers after commits: at most one NOTIFY per interval, sent or carried by
+    a commit, and at once for an urgent one. Pokes during a send cause exactly one more."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, interval_s: float = _MIN_INTERVAL_S) -> None:
         self._pool = pool
+        self._interval_s = interval_s
+        self._last = -float("inf")  # when the last NOTIFY was sent or carried (monotonic)
+        self._poked = -float("inf")  # when the last commit that carried none poked
         self._dirty = False
         self._urgent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    def carry(self, urgent: bool = False) -> bool:
+        """Whether the commit about to be sent should carry a NOTIFY in its own statement:
+        urgent, or none went for an interval. If so, it counts as sent from now on."""
+        now = time.monotonic()
+        if urgent or now - self._last >= self._interval_s:
+            self._last = now
+            return True
+        return False
+
     def poke(self, urgent: bool = False) -> None:
+        """A commit that carried no NOTIFY is done: the followers are to hear of it."""
         self._dirty = True
+        self._poked = time.monotonic()
         if urgent:
             self._urgent.set()
         if self._task is None or self._task.done():
@@ -47,7 +67,12 @@ class Notifier:
 
     async def _send(self) -> None:
         while self._dirty:
+            await wait(self._urgent, self._last + self._interval_s - time.monotonic())
             self._dirty = False
+            if self._last > self._poked and not self._urgent.is_set():
+                continue  # a commit decided after the last poke carried one: it covers them
+            self._urgent.clear()
+            self._last = time.monotonic()
             try:
                 async with self._pool.acquire() as conn:
                     await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
@@ -55,8 +80,6 @@ class Notifier:
                 # Followers poll anyway; a lost wake-up only costs latency.
                 log.warning("notify_failed", error=str(error))
                 return
-            self._urgent.clear()
-            await wait(self._urgent, _MIN_INTERVAL_S)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             name="keyledger-api",
         )  # fmt: skip
         notifier = Notifier(pool)
-        authority = await open_authority(settings, pool, on_commit=notifier.poke)
+        authority = await open_authority(settings, pool, wake=notifier)
         connector = open_connector(settings, pool, authority.store)
         app.state.update(
             settings=settings,

@@ -143,7 +143,7 @@ async def export_workspace(authority: Authority, workspace: str) -> int:
 async def measure_lag(url: str, pool: asyncpg.Pool) -> tuple[float, float]:
     """The projector live (woken by NOTIFY) while single appends arrive at LAG_RATE/s."""
     wakeup, notifier = Wakeup(), Notifier(pool)
-    store = EventStore(pool, on_commit=notifier.poke)
+    store = EventStore(pool, wake=notifier)
     projector = Projector(
         pool, (audit_trail.PROJECTION,), wakeup, poll_interval=0.5, personal=reader(pool)
     )

@@ -416,7 +416,7 @@ async def measure_latency(
     await subscriber.flush()
     wakeup, notifier = Wakeup(), Notifier(pool)
     relay = Relay(pool, bus, wakeup, batch_size=RELAY_BATCH, poll_interval=0.5)
-    store = EventStore(pool, on_commit=notifier.poke)
+    store = EventStore(pool, wake=notifier)
     try:
         async with _running(wakeup.keep_listening(target.database_url), relay.run()):
             await _until(lambda: wakeup.listening and relay.leading.is_set(), timeout=10.0)

@@ -93,7 +93,7 @@ async def test_events_held_back_by_an_open_transaction_follow_its_commit_without
     assert fresh_settings.database_url is not None
     wakeup, notifier = Wakeup(), Notifier(fresh_pool)
     await wakeup.listen(fresh_settings.database_url)
-    store = EventStore(fresh_pool, on_commit=notifier.poke)
+    store = EventStore(fresh_pool, wake=notifier)
     relay = asyncio.create_task(Relay(fresh_pool, bus, wakeup, poll_interval=60).run())
     try:
         async with fresh_pool.acquire() as other, other.transaction():
