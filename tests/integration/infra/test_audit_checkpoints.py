@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import asyncpg
 import msgspec
@@ -23,13 +22,6 @@ from services.authority import Authority, open_authority
 from services.checkpointer import Checkpointer, seal_segment
 from services.keys import ACCESS_ALG
 from tests.factories import access_token_issued, token_stream
-
-
-@pytest.fixture
-async def fresh_pool(fresh_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    assert fresh_settings.database_url is not None
-    async with asyncpg.create_pool(fresh_settings.database_url, min_size=2, max_size=8) as pool:
-        yield pool
 
 
 @pytest.fixture

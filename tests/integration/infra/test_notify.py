@@ -19,13 +19,6 @@ URGENT = frozenset({"access_token_issued"})
 
 
 @pytest.fixture
-async def fresh_pool(fresh_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    assert fresh_settings.database_url is not None
-    async with asyncpg.create_pool(fresh_settings.database_url, min_size=2, max_size=8) as pool:
-        yield pool
-
-
-@pytest.fixture
 async def heard(fresh_settings: Settings) -> AsyncIterator[list[float]]:
     """When each NOTIFY on the followers' channel arrived (monotonic), in the test's database."""
     assert fresh_settings.database_url is not None

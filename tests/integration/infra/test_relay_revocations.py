@@ -25,13 +25,6 @@ from tests.jetstream import raw_messages, revocation_messages, stream_messages
 
 
 @pytest.fixture
-async def fresh_pool(fresh_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    assert fresh_settings.database_url is not None
-    async with asyncpg.create_pool(fresh_settings.database_url, min_size=2, max_size=8) as pool:
-        yield pool
-
-
-@pytest.fixture
 async def bus(fresh_settings: Settings) -> AsyncIterator[EventBus]:
     assert fresh_settings.nats_url is not None
     bus = await EventBus.connect(

@@ -6,13 +6,11 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import nats
-import pytest
 
 from infra.config import Settings
 from infra.embedded import EmbeddedNats
@@ -28,13 +26,6 @@ from services.relay import Relay
 from tests.factories import token_stream
 
 BURST = 1500
-
-
-@pytest.fixture
-async def fresh_pool(fresh_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    assert fresh_settings.database_url is not None
-    async with asyncpg.create_pool(fresh_settings.database_url, min_size=2, max_size=8) as pool:
-        yield pool
 
 
 def _revoked(jti: str) -> NewEvent:
