@@ -296,7 +296,7 @@ class EventStore:
             return heads
         for attempt in range(2):
             try:
-                notified = await self._append_rows(rows, conn)
+                await self._append_rows(rows, conn)
                 break
             except asyncpg.PostgresError as error:
                 if error.sqlstate == _HEAD_MISMATCH:
@@ -308,28 +308,33 @@ class EventStore:
                 if conn is not None:
                     # The caller's transaction is aborted: it re-reads and decides again.
                     raise ConcurrencyError(a.stream_id for a in appends) from error
-        if conn is None and not notified:
-            self.committed(urgent=not self._urgent.isdisjoint(rows.event_types))
         return heads
 
-    async def _append_rows(self, rows: _Rows, conn: Connection | None) -> bool:
-        """Insert the rows; True if their NOTIFY went with them (no wake-up left to send)."""
+    async def _append_rows(self, rows: _Rows, conn: Connection | None) -> None:
+        """Insert the rows; on a connection of its own, see the followers woken once they are
+        committed (with `conn`, the caller calls `committed` after its commit)."""
         statements = list(self._inline(rows.recorded())) if self._inline else []
         if conn is not None:
             await self._insert(conn, rows, statements)
-            return False
+            return
         urgent = not self._urgent.isdisjoint(rows.event_types)
-        carry = self._wake is None or self._wake.carry(urgent)
-        single = _single_statement(statements, self._bulk, wake=carry)
+        single = _single_statement(statements, self._bulk)
         async with self._pool.acquire() as own:
-            if single is not None:
-                # One statement is atomic by itself: no BEGIN/COMMIT round trips, and a NOTIFY
-                # it carries wakes the followers as it commits (DECISIONS 5).
-                await own.fetch(single[0], json_rows(rows.rows), *single[1])
-                return carry
-            async with own.transaction():
-                await self._insert(own, rows, statements)
-        return False
+            if single is None:
+                async with own.transaction():
+                    await self._insert(own, rows, statements)
+            else:
+                # One statement is atomic by itself: no BEGIN/COMMIT round trips. A NOTIFY it
+                # carries wakes the followers as it commits, with no round trip of its own
+                # (DECISIONS 5); without a notifier, every one carries it.
+                sql, params = single
+                carried = self._wake is None or self._wake.carry(urgent)
+                if carried:
+                    sql += f", {_WAKE}"
+                await own.fetch(sql, json_rows(rows.rows), *params)
+                if carried:
+                    return
+        self.committed(urgent=urgent)
 
     def committed(self, *, urgent: bool = False) -> None:
         """Wake the log followers; callers that passed their own `conn` call it after commit."""
@@ -360,10 +365,10 @@ def _shift(match: re.Match[str], offset: int) -> str:
 
 
 def _single_statement(
-    statements: Sequence[tuple[str, Sequence[Any]]], bulk: BulkForms, *, wake: bool
+    statements: Sequence[tuple[str, Sequence[Any]]], bulk: BulkForms
 ) -> tuple[str, list[Any]] | None:
-    """The append and its projection writes as one statement (data-modifying CTEs), or None;
-    with `wake`, the statement also sends the followers' NOTIFY.
+    """The append and its projection writes as one statement (data-modifying CTEs), or None.
+    It ends `FROM appended`, so the followers' NOTIFY can be joined on (`_WAKE`).
 
     Possible when every run of equal statements has a bulk form and none of them reads what
     another writes (each CTE sees the snapshot from before the statement).
@@ -385,10 +390,7 @@ def _single_statement(
         renumbered = _PLACEHOLDER.sub(partial(_shift, offset=offset), bulk[sql])
         parts.append(f"projected_{index} AS ({renumbered})")
         params.append(json_rows(rows))
-    # The NOTIFY rides along: delivered at commit, no round trip of its own (DECISIONS.md 5).
     select = "SELECT event_id, global_position, tx_id FROM appended"
-    if wake:
-        select += f", {_WAKE}"
     return f"WITH {', '.join(parts)} {select}", params
 
 

@@ -41,9 +41,10 @@ class Notifier:
     def __init__(self, pool: asyncpg.Pool, interval_s: float = _MIN_INTERVAL_S) -> None:
         self._pool = pool
         self._interval_s = interval_s
-        self._last = -float("inf")  # when the last NOTIFY was sent or carried (monotonic)
-        self._poked = -float("inf")  # when the last commit that carried none poked
-        self._dirty = False
+        # Monotonic times: the last NOTIFY sent or carried by a commit, and the last commit
+        # that carried none. A poke later than the last NOTIFY is still to be announced.
+        self._last = -float("inf")
+        self._poked = -float("inf")
         self._urgent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -58,7 +59,6 @@ class Notifier:
 
     def poke(self, urgent: bool = False) -> None:
         """A commit that carried no NOTIFY is done: the followers are to hear of it."""
-        self._dirty = True
         self._poked = time.monotonic()
         if urgent:
             self._urgent.set()
@@ -66,11 +66,10 @@ class Notifier:
             self._task = asyncio.get_running_loop().create_task(self._send())
 
     async def _send(self) -> None:
-        while self._dirty:
+        while self._poked > self._last:
             await wait(self._urgent, self._last + self._interval_s - time.monotonic())
-            self._dirty = False
-            if self._last > self._poked and not self._urgent.is_set():
-                continue  # a commit decided after the last poke carried one: it covers them
+            if self._poked < self._last and not self._urgent.is_set():
+                return  # a commit decided after the last poke carried one: it covers them
             self._urgent.clear()
             self._last = time.monotonic()
             try:
