@@ -39,6 +39,13 @@ async def announced(
         return await batcher.submit(name)
 
 
+def assert_kept_went_alone_at_once(answer: str, recorder: Recorder, started: float) -> None:
+    """The request "kept" was answered in a batch of its own, long before a linger ran out."""
+    assert answer == "KEPT"
+    assert recorder.batches == [["first"], ["kept"]]
+    assert time.monotonic() - started < LINGER_S / 3
+
+
 async def test_a_lingering_batch_goes_once_every_expected_request_has_joined_it() -> None:
     recorder, arrivals = Recorder(), Arrivals()
     batcher = await busy_batcher(recorder, arrivals)
@@ -64,9 +71,7 @@ async def test_a_request_that_ends_without_submitting_no_longer_holds_the_batch(
     started = time.monotonic()
     answer, _ = await asyncio.gather(announced(arrivals, batcher, "kept"), refused())
 
-    assert answer == "KEPT"
-    assert recorder.batches == [["first"], ["kept"]]
-    assert time.monotonic() - started < LINGER_S / 3
+    assert_kept_went_alone_at_once(answer, recorder, started)
 
 
 async def test_a_request_that_turns_out_not_to_append_soon_is_waited_for_no_longer() -> None:
@@ -88,9 +93,7 @@ async def test_a_request_that_turns_out_not_to_append_soon_is_waited_for_no_long
     started = time.monotonic()
     answer, _ = await asyncio.gather(request(), other_grant())
 
-    assert answer == "KEPT"
-    assert recorder.batches == [["first"], ["kept"]]
-    assert time.monotonic() - started < LINGER_S / 3
+    assert_kept_went_alone_at_once(answer, recorder, started)
 
 
 async def test_with_no_request_on_its_way_a_batch_goes_without_lingering() -> None:
