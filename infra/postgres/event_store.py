@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, Final, NamedTuple, Protocol
 from uuid import UUID
 
@@ -14,7 +12,7 @@ import msgspec
 
 from infra.postgres import Connection
 from infra.postgres.bulk import BulkForms, json_rows, run_statements
-from infra.postgres.notify import CHANNEL
+from infra.postgres.one_statement import OneStatement
 from infra.postgres.partitions import DEFAULT_SIZE, add_partitions, is_missing_partition
 from schemas.canonical import GENESIS_HASH, event_hash
 from schemas.envelope import Metadata, NewEvent, RecordedEvent
@@ -35,8 +33,10 @@ __all__ = [
     "read_after_follower",
 ]
 
-# SQLSTATE raised by the chain trigger when a row does not extend its stream's head.
+# SQLSTATE raised by the chain trigger when a row does not extend its stream's head; a
+# stream started twice fails instead on the key of its head row (migration 0010).
 _HEAD_MISMATCH: Final = "KL409"
+_HEAD_TAKEN: Final = ("23505", "stream_heads_pkey")
 
 
 class ConcurrencyError(Exception):
@@ -270,6 +270,7 @@ class EventStore:
         self._partition_size = partition_size
         self._inline = inline
         self._bulk = bulk or {}
+        self._one = OneStatement(_INSERT, self._bulk)
         # Wakes the log followers after each successful append, at once when the append holds
         # one of the `urgent` event types. Without it, every group commit carries a NOTIFY.
         self._wake = wake
@@ -299,7 +300,7 @@ class EventStore:
                 await self._append_rows(rows, conn)
                 break
             except asyncpg.PostgresError as error:
-                if error.sqlstate == _HEAD_MISMATCH:
+                if _head_moved(error):
                     raise ConcurrencyError(a.stream_id for a in appends) from error
                 if attempt or not is_missing_partition(error):
                     raise
@@ -318,19 +319,17 @@ class EventStore:
             await self._insert(conn, rows, statements)
             return
         urgent = not self._urgent.isdisjoint(rows.event_types)
-        single = _single_statement(statements, self._bulk)
+        one = self._one.split(statements)
         async with self._pool.acquire() as own:
-            if single is None:
+            if one is None:
                 async with own.transaction():
                     await self._insert(own, rows, statements)
             else:
-                # One statement is atomic by itself: no BEGIN/COMMIT round trips. A NOTIFY it
-                # carries wakes the followers as it commits, with no round trip of its own
-                # (DECISIONS 5); without a notifier, every one carries it.
-                sql, params = single
+                # A NOTIFY the statement carries wakes the followers as it commits, with no
+                # round trip of its own (DECISIONS 5); without a notifier, every one carries it.
+                writes, params = one
                 carried = self._wake is None or self._wake.carry(urgent)
-                if carried:
-                    sql += f", {_WAKE}"
+                sql = self._one.text(writes, wake=carried)
                 await own.fetch(sql, json_rows(rows.rows), *params)
                 if carried:
                     return
@@ -355,43 +354,11 @@ class EventStore:
         return events, head
 
 
-_PLACEHOLDER = re.compile(r"\$(\d+)")
-_WAKE: Final = f"(SELECT pg_notify('{CHANNEL}', '')) AS woken"
-_INSERT_ARGS: Final = 1
-
-
-def _shift(match: re.Match[str], offset: int) -> str:
-    return f"${int(match.group(1)) + offset}"
-
-
-def _single_statement(
-    statements: Sequence[tuple[str, Sequence[Any]]], bulk: BulkForms
-) -> tuple[str, list[Any]] | None:
-    """The append and its projection writes as one statement (data-modifying CTEs), or None.
-    It ends `FROM appended`, so the followers' NOTIFY can be joined on (`_WAKE`).
-
-    Possible when every run of equal statements has a bulk form and none of them reads what
-    another writes (each CTE sees the snapshot from before the statement).
-    """
-    groups: list[tuple[str, list[Sequence[Any]]]] = []
-    for sql, args in statements:
-        if sql not in bulk:
-            return None
-        if groups and groups[-1][0] == sql:
-            groups[-1][1].append(args)
-        else:
-            groups.append((sql, [args]))
-    if len({sql for sql, _ in groups}) != len(groups):
-        return None  # the same write twice, interleaved with another: keep their order
-    parts = [f"appended AS ({_INSERT.strip()})"]
-    params: list[Any] = []
-    for index, (sql, rows) in enumerate(groups):
-        offset = _INSERT_ARGS + len(params)
-        renumbered = _PLACEHOLDER.sub(partial(_shift, offset=offset), bulk[sql])
-        parts.append(f"projected_{index} AS ({renumbered})")
-        params.append(json_rows(rows))
-    select = "SELECT event_id, global_position, tx_id FROM appended"
-    return f"WITH {', '.join(parts)} {select}", params
+def _head_moved(error: asyncpg.PostgresError) -> bool:
+    """The append found its stream elsewhere than it expected: moved on, or just started."""
+    if error.sqlstate == _HEAD_MISMATCH:
+        return True
+    return (error.sqlstate, getattr(error, "constraint_name", None)) == _HEAD_TAKEN
 
 
 async def read_after(conn: Connection, checkpoint: Checkpoint, limit: int) -> list[StoredEvent]:

@@ -40,6 +40,22 @@ async def test_exactly_one_of_50_concurrent_appends_at_the_same_version_wins(
     assert final == winners[0]
 
 
+async def test_exactly_one_of_20_concurrent_starts_of_one_stream_wins(store: EventStore) -> None:
+    stream = token_stream()
+
+    results = await asyncio.gather(
+        *(store.append(stream, NEW_STREAM, [access_token_issued()]) for _ in range(20)),
+        return_exceptions=True,
+    )
+
+    winners = [r for r in results if isinstance(r, StreamHead)]
+    assert len(winners) == 1
+    assert sum(isinstance(r, ConcurrencyError) for r in results) == 19
+    events, head = await store.read_stream(stream)
+    assert [e.stream_version for e in events] == [1]
+    assert head == winners[0]
+
+
 async def test_appending_at_a_stale_or_future_head_is_a_concurrency_error(
     store: EventStore,
 ) -> None:
