@@ -122,7 +122,6 @@ SELECT v->>0, (v->>1)::int4, (v->>2)::uuid, v->>3, (v->>4)::int2, decode(v->>5, 
        v->6, (v->>7)::timestamptz, decode(v->>8, 'base64'), decode(v->>9, 'base64')
 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(v, n)
 ORDER BY n
-RETURNING event_id, global_position, tx_id
 """
 
 _COLUMNS = """global_position, tx_id, stream_id, stream_version, event_id, event_type,
@@ -175,8 +174,9 @@ class _Rows:
     def __init__(self) -> None:
         self.rows: list[tuple[Any, ...]] = []
         self.event_types: set[str] = set()
-        # (stream_id, stream_version, event, hash) per row, to describe it once placed.
-        self.pending: list[tuple[str, int, NewEvent, bytes]] = []
+        # The rows as events for the inline projections, which never depend on positions
+        # (DECISIONS 11): they are not known before the insert, so they read 0.
+        self.recorded: list[RecordedEvent] = []
 
     def add(self, append: StreamAppend) -> StreamHead:
         version, prev_hash = append.expected
@@ -213,32 +213,23 @@ class _Rows:
                 )
             )
             self.event_types.add(event_type)
-            self.pending.append((append.stream_id, version, new, digest))
-            prev_hash = digest
-        return StreamHead(version, prev_hash)
-
-    def recorded(self, returned: Sequence[asyncpg.Record] = ()) -> list[RecordedEvent]:
-        """The rows as events; without `returned` (not yet inserted), positions are 0."""
-        placed = {row["event_id"]: (row["global_position"], row["tx_id"]) for row in returned}
-        out = []
-        for stream_id, version, new, digest in self.pending:
-            position, tx_id = placed.get(new.event_id, (0, 0))
-            out.append(
+            self.recorded.append(
                 RecordedEvent(
-                    global_position=position,
-                    tx_id=tx_id,
-                    stream_id=stream_id,
+                    global_position=0,
+                    tx_id=0,
+                    stream_id=append.stream_id,
                     stream_version=version,
                     event_id=new.event_id,
-                    event_type=event_type_of(new.event),
-                    schema_version=type(new.event).schema_version,
-                    occurred_at=new.occurred_at.astimezone(UTC),
+                    event_type=event_type,
+                    schema_version=schema_version,
+                    occurred_at=occurred_at,
                     event=new.event,
                     metadata=new.metadata,
                     hash=digest,
                 )
             )
-        return out
+            prev_hash = digest
+        return StreamHead(version, prev_hash)
 
 
 class Wake(Protocol):
@@ -293,7 +284,7 @@ class EventStore:
         """
         rows = _Rows()
         heads = [rows.add(append) for append in appends]
-        if not rows.pending:
+        if not rows.recorded:
             return heads
         for attempt in range(2):
             try:
@@ -314,7 +305,7 @@ class EventStore:
     async def _append_rows(self, rows: _Rows, conn: Connection | None) -> None:
         """Insert the rows; on a connection of its own, see the followers woken once they are
         committed (with `conn`, the caller calls `committed` after its commit)."""
-        statements = list(self._inline(rows.recorded())) if self._inline else []
+        statements = list(self._inline(rows.recorded)) if self._inline else []
         if conn is not None:
             await self._insert(conn, rows, statements)
             return
@@ -330,7 +321,7 @@ class EventStore:
                 writes, params = one
                 carried = self._wake is None or self._wake.carry(urgent)
                 sql = self._one.text(writes, wake=carried)
-                await own.fetch(sql, json_rows(rows.rows), *params)
+                await own.execute(sql, json_rows(rows.rows), *params)
                 if carried:
                     return
         self.committed(urgent=urgent)
@@ -343,7 +334,7 @@ class EventStore:
     async def _insert(
         self, conn: Connection, rows: _Rows, statements: list[tuple[str, Sequence[Any]]]
     ) -> None:
-        await conn.fetch(_INSERT, json_rows(rows.rows))
+        await conn.execute(_INSERT, json_rows(rows.rows))
         await run_statements(conn, statements, self._bulk)
 
     async def read_stream(self, stream_id: str) -> tuple[list[RecordedEvent], StreamHead]:

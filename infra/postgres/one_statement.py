@@ -19,9 +19,10 @@ from infra.postgres.notify import CHANNEL
 __all__ = ["OneStatement"]
 
 _PLACEHOLDER: Final = re.compile(r"\$(\d+)")
-# Joined on the statement's rows: the followers' NOTIFY, delivered as it commits.
-_WAKE: Final = f", (SELECT pg_notify('{CHANNEL}', '')) AS woken"
-_SELECT: Final = "SELECT event_id, global_position, tx_id FROM appended"
+# What the statement selects once its CTEs have run: the followers' NOTIFY, delivered as it
+# commits, or nothing. Every data-modifying CTE runs whether the select reads it or not.
+_WAKE: Final = f"SELECT pg_notify('{CHANNEL}', '')"
+_NO_WAKE: Final = "SELECT"
 _KEPT_TEXTS: Final = 512  # distinct mixes of writes seen; far more than the projections make
 
 Statement = tuple[str, Sequence[Any]]
@@ -68,7 +69,7 @@ class OneStatement:
         for index, sql in enumerate(writes):
             renumbered = _PLACEHOLDER.sub(partial(_shift, offset=1 + index), self._bulk[sql])
             parts.append(f"projected_{index} AS ({renumbered})")
-        text = f"WITH {', '.join(parts)} {_SELECT}{_WAKE if wake else ''}"
+        text = f"WITH {', '.join(parts)} {_WAKE if wake else _NO_WAKE}"
         if len(self._texts) >= _KEPT_TEXTS:
             self._texts.clear()
         self._texts[(writes, wake)] = text
