@@ -24,6 +24,7 @@ Run from the repository root (`make bench-oauth`):
 
 The report is a table, or with --json one JSON object; --check exits 1 if a target is missed.
 """
+
 from __future__ import annotations
 
 import argparse
