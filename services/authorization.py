@@ -8,7 +8,6 @@ only), RFC 9207 (`iss` on every response), OpenID Connect Core 3.1.2 (`nonce`, `
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +27,7 @@ from schemas.envelope import Metadata
 from schemas.events import AuthorizationCodeIssued, AuthorizationDenied, AuthorizationFlagged
 from services.authority import Authority
 from services.clients import ClientRecord
-from services.commands import execute, utcnow
+from services.commands import execute, ordered_id, utcnow
 from services.consents import consent_stream
 
 __all__ = [
@@ -272,7 +271,7 @@ async def _scopes(
         # A fact worth keeping: someone asked on this client's behalf for a reviewed scope.
         flagged = AuthorizationFlagged(client_id=client.client_id, scopes=review)
         command = authorization_domain.FlagAuthorization(flagged=flagged)
-        stream = f"authorization-{uuid.uuid4().hex}"
+        stream = f"authorization-{ordered_id()}"
         await execute(authority.store, authorization_domain.decider, stream, command, metadata)
         return f"scope {review[0]} needs review before the client may request it"
     default = tuple(s for s in registration.scopes if s not in registration.review_scopes)
@@ -358,7 +357,7 @@ async def deny(
     await execute(
         authority.store,
         authorization_domain.decider,
-        f"authorization-{uuid.uuid4().hex}",
+        f"authorization-{ordered_id()}",
         authorization_domain.DenyAuthorization(denied=denied),
         metadata,
     )

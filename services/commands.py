@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ __all__ = [
     "execute",
     "load",
     "new_events",
+    "ordered_id",
     "random_id",
     "utcnow",
 ]
@@ -47,6 +49,18 @@ def random_id() -> str:
     return os.urandom(16).hex()
 
 
+def ordered_id() -> str:
+    """32 hex digits: the milliseconds since the epoch (48 bits), then 80 random bits.
+
+    For the ids made on every request (token families, jti, sign-in attempt streams): ids
+    made one after another sort together, so the B-trees that index them grow at their right
+    edge, where PostgreSQL inserts without descending from the root. A random key lands on a
+    page anywhere in its index: once the index outgrows shared buffers, on a page to read in
+    and, later, to write out.
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
 def new_events(events: Sequence[Event], metadata: Metadata, now: datetime) -> list[NewEvent]:
     return [
         NewEvent(event=event, event_id=uuid.uuid4(), occurred_at=now, metadata=metadata)
@@ -63,7 +77,7 @@ async def append_to_new_stream(
 ) -> None:
     """Append to a fresh `<stream_type>-<random id>` stream. A new stream cannot conflict, so
     the append joins the group commit with whatever else is being appended."""
-    stream = f"{stream_type}-{random_id()}"
+    stream = f"{stream_type}-{ordered_id()}"
     appended = new_events(events, metadata, now or utcnow())
     await group.append([StreamAppend(stream, NEW_STREAM, appended)])
 

@@ -6,7 +6,6 @@ Every token is an event appended before the response is sent. Access tokens are 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -30,7 +29,7 @@ from schemas.events import (
 )
 from services.authority import Authority
 from services.clients import ClientRecord
-from services.commands import ATTEMPTS, load, new_events, random_id, utcnow
+from services.commands import ATTEMPTS, load, new_events, ordered_id, utcnow
 from services.keys import ACCESS_ALG, ID_TOKEN_ALG
 from services.refusals import Refused
 
@@ -83,7 +82,7 @@ def _access_token(
     authority: Authority, grant: Grant, now: datetime, family_id: str
 ) -> tuple[str, AccessTokenIssued]:
     registration = grant.client.registration
-    jti = Jti(random_id())
+    jti = Jti(ordered_id())
     expires_at = now + timedelta(seconds=registration.access_token_ttl)
     kid = None
     if registration.token_format == "opaque":
@@ -170,7 +169,7 @@ def mint(
 async def issue(authority: Authority, grant: Grant, metadata: Metadata) -> TokenResponse:
     """Start a new family: a fresh stream, so the append joins a group commit."""
     now = utcnow()
-    family_id = random_id()
+    family_id = ordered_id()
     response, events = mint(authority, grant, now, family_id)
     metadata = about(metadata, grant.subject)
     stream = family_stream(family_id)
@@ -213,7 +212,7 @@ async def redeem_code(
             redirect_uri=redirect_uri,
             code_verifier=code_verifier,
             now=now,
-            family_id=uuid.uuid4().hex,
+            family_id=ordered_id(),
         )
         decided = authorization_domain.decide(command, state)
         user_id = _code_user(state)
