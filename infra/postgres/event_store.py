@@ -173,7 +173,6 @@ class _Rows:
 
     def __init__(self) -> None:
         self.rows: list[tuple[Any, ...]] = []
-        self.event_types: set[str] = set()
         # The rows as events for the inline projections, which never depend on positions
         # (DECISIONS 11): they are not known before the insert, so they read 0.
         self.recorded: list[RecordedEvent] = []
@@ -212,7 +211,6 @@ class _Rows:
                     digest,
                 )
             )
-            self.event_types.add(event_type)
             self.recorded.append(
                 RecordedEvent(
                     global_position=0,
@@ -309,7 +307,7 @@ class EventStore:
         if conn is not None:
             await self._insert(conn, rows, statements)
             return
-        urgent = not self._urgent.isdisjoint(rows.event_types)
+        urgent = any(event.event_type in self._urgent for event in rows.recorded)
         one = self._one.split(statements)
         async with self._pool.acquire() as own:
             if one is None:
@@ -349,7 +347,7 @@ def _head_moved(error: asyncpg.PostgresError) -> bool:
     """The append found its stream elsewhere than it expected: moved on, or just started."""
     if error.sqlstate == _HEAD_MISMATCH:
         return True
-    return (error.sqlstate, getattr(error, "constraint_name", None)) == _HEAD_TAKEN
+    return (error.sqlstate, error.constraint_name) == _HEAD_TAKEN
 
 
 async def read_after(conn: Connection, checkpoint: Checkpoint, limit: int) -> list[StoredEvent]:

@@ -373,6 +373,15 @@ def ceiling_server(args: argparse.Namespace, tmp: Path) -> Iterator[Server]:
         yield Server(base, credentials, lambda: [process.pid])
 
 
+def grant(name: str, server: Server, args: argparse.Namespace, index: int) -> tuple[Wrk, Wrk]:
+    """Round `index` of client_credentials against `server`: its warmup, then its run."""
+    warmup_s = WARMUP_S if index == 0 else ROUND_WARMUP_S
+    return measure(
+        name, server.token_url, GRANT_FORM, server.credentials, args,
+        servers=server.trees, warmup_s=warmup_s,
+    )  # fmt: skip
+
+
 def run_rounds(args: argparse.Namespace, tmp: Path) -> Outcome:
     """Both servers up at once; each round measures the ceiling, then issuance, so a drift in
     the machine's speed (other work on it) reaches both sides of a round's ratio alike. Before
@@ -384,16 +393,9 @@ def run_rounds(args: argparse.Namespace, tmp: Path) -> Outcome:
         before = count_issued(url)
         rounds, answered = [], 0
         for index in range(args.rounds):
-            warmup = WARMUP_S if index == 0 else ROUND_WARMUP_S
             followers_caught_up(url)
-            _, ceiling_run = measure(
-                "ceiling", ceiling.token_url, GRANT_FORM, ceiling.credentials, args,
-                servers=ceiling.trees, warmup_s=warmup,
-            )  # fmt: skip
-            issuance_warmup, issuance = measure(
-                "issuance", kl.token_url, GRANT_FORM, kl.credentials, args,
-                servers=kl.trees, warmup_s=warmup,
-            )  # fmt: skip
+            _, ceiling_run = grant("ceiling", ceiling, args, index)
+            issuance_warmup, issuance = grant("issuance", kl, args, index)
             rounds.append(Round(ceiling_run, issuance))
             answered += issuance_warmup.ok + issuance.ok
         time.sleep(1.0)  # requests in flight when wrk stopped may still append
@@ -410,17 +412,8 @@ def run_rounds(args: argparse.Namespace, tmp: Path) -> Outcome:
 
 
 def ceiling_only(args: argparse.Namespace, tmp: Path) -> list[Wrk]:
-    runs = []
     with ceiling_server(args, tmp) as ceiling:
-        for index in range(args.rounds):
-            warmup = WARMUP_S if index == 0 else ROUND_WARMUP_S
-            url, credentials = ceiling.token_url, ceiling.credentials
-            _, run = measure(
-                "ceiling", url, GRANT_FORM, credentials, args, servers=ceiling.trees,
-                warmup_s=warmup,
-            )  # fmt: skip
-            runs.append(run)
-    return runs
+        return [grant("ceiling", ceiling, args, index)[1] for index in range(args.rounds)]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
